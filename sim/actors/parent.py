@@ -1,0 +1,110 @@
+"""The parent company: concedes from its aspiration toward its reservation value as the
+deadline nears, and signs the first acceptable offer that meets its demand.
+
+Offer and demand both move with tau, the share of the time to the deadline in force that
+has passed; with late (Boulware) concession they cross just before the deadline, which is
+the deadline effect of bargaining experiments. An extension eases the pressure: tau falls
+and the demand rises again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+
+import simpy
+
+from sim.actors.bidder import BidderTerms
+from sim.actors.deal import Deal, Signed
+
+CROSSING_TOLERANCE_DAYS = 1e-6
+
+
+@dataclass(slots=True, frozen=True)
+class ParentTerms:
+    reservation_bn: float
+    aspiration_multiple: float
+    exponent: float
+    accepts: tuple[bool, ...]  # by structure index: would it sell this way at all?
+
+    def demand(self, tau: float) -> float:
+        """USD bn asked when a share ``tau`` of the time to the deadline has passed."""
+        m = self.aspiration_multiple
+        return self.reservation_bn * (m - (m - 1) * tau ** (1 / self.exponent))
+
+
+def crossing(now: float, deadline: float, bidder: BidderTerms,
+             parent: ParentTerms) -> tuple[float, float] | None:
+    """The first day from ``now`` on which the bidder's offer meets the demand, and the price.
+
+    Offer rises and demand falls with time until the deadline, then both stay put, so the
+    gap is monotone and a bisection finds the day.
+    """
+    def tau(t: float) -> float:
+        return min(t / deadline, 1.0) if deadline > 0 else 1.0
+
+    def gap(t: float) -> float:
+        x = tau(t)
+        return bidder.offer(x) - parent.demand(x)
+
+    if gap(now) >= 0:
+        x = tau(now)
+        return now, 0.5 * (bidder.offer(x) + parent.demand(x))
+    low, high = now, max(deadline, now)
+    if gap(high) < 0:
+        return None
+    while high - low > CROSSING_TOLERANCE_DAYS:
+        mid = 0.5 * (low + high)
+        if gap(mid) >= 0:
+            high = mid
+        else:
+            low = mid
+    return high, parent.demand(tau(high))
+
+
+def best_agreement(deal: Deal, parent: ParentTerms,
+                   bidders: Sequence[BidderTerms]) -> tuple[float, BidderTerms, float] | None:
+    """The earliest agreement among the bidders in the running; the higher price on a tie."""
+    best: tuple[float, BidderTerms, float] | None = None
+    now, deadline = deal.env.now, deal.pressure_day
+    for b in bidders:
+        if not deal.present[b.index] or not parent.accepts[b.structure]:
+            continue
+        found = crossing(now, deadline, b, parent)
+        if found is None:
+            continue
+        day, price = found
+        if best is None or day < best[0] or (day == best[0] and price > best[2]):
+            best = (day, b, price)
+    return best
+
+
+def sign(deal: Deal, bidder: BidderTerms, price_bn: float,
+         approval: Callable[[Deal, BidderTerms, Signed], Generator]) -> None:
+    now = deal.env.now
+    signed = Signed(bidder.index, price_bn, now)
+    deal.signed = signed
+    deal.deals_signed += 1
+    deal.agreement_day = now
+    deal.agreement_vs_deadline = now - deal.pressure_day
+    deal.log("signed", bidder=bidder.index, price_bn=price_bn)
+    signed.process = deal.env.process(approval(deal, bidder, signed))
+
+
+def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
+              approval: Callable[[Deal, BidderTerms, Signed], Generator]
+              ) -> Generator[simpy.Event, object, None]:
+    """Wait for the next crossing and sign; any change (``Deal.poke``) makes it look again."""
+    env = deal.env
+    while not deal.is_over:
+        try:
+            found = best_agreement(deal, parent, bidders) if deal.signed is None else None
+            if found is None:
+                yield env.event()  # nothing to do until poked
+                continue
+            day, bidder, price = found
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            sign(deal, bidder, price, approval)
+        except simpy.Interrupt:
+            continue
