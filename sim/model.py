@@ -96,7 +96,7 @@ class Model:
         if self.agreed >= 0:
             b = bidders[self.agreed]
             deal.present[b.index] = True
-            sign(deal, b, b.agreed_price_bn, approval)
+            sign(deal, b, b.agreed_price_bn, approval, bargained=False)
         for b in bidders:
             if b.index != self.agreed:
                 env.process(bidder(deal, b))

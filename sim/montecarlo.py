@@ -15,13 +15,13 @@ from concurrent.futures import ProcessPoolExecutor
 
 from tqdm import tqdm
 
+from sim.limits import MAX_RUNS
 from sim.model import Model
 from sim.results import Results
 from sim.rng import BLOCK_SIZE
 from sim.sampling import sample_block, varying_inputs
 from sim.scenario import Scenario
 
-MAX_RUNS = 10_000_000
 _worker: tuple[Scenario, Model, list[str]] | None = None
 
 
@@ -45,7 +45,8 @@ def _run_in_worker(task: tuple[int, int, int]) -> Results:
 
 def blocks(runs: int) -> list[tuple[int, int]]:
     """(block index, size) for a run: full blocks, then the remainder as a prefix block."""
-    return [(b, min(BLOCK_SIZE, runs - b * BLOCK_SIZE)) for b in range(math.ceil(runs / BLOCK_SIZE))]
+    count = math.ceil(runs / BLOCK_SIZE)
+    return [(b, min(BLOCK_SIZE, runs - b * BLOCK_SIZE)) for b in range(count)]
 
 
 def default_workers() -> int:

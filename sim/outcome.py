@@ -24,6 +24,6 @@ class Outcome(NamedTuple):
     injunction: bool  # a court enjoined enforcement at some point
     phases: int  # committee phases of the last filing (0: nothing filed)
     home_approved: int  # export licence: -1 not needed or not decided, 0 refused, 1 granted
-    agreement_day: float  # day the last deal was signed, NaN if none
+    agreement_day: float  # day the last deal was reached by bargaining, NaN if none
     agreement_vs_deadline: float  # that day minus the deadline then in force
     deals_signed: int  # deals signed (a failed one lets the parent sign another)

@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.files import atomic_write_text
 from sim.outcome import OUTCOMES, Outcome
-from sim.scenario import STRUCTURES
+from sim.scenario import STRUCTURES, Scenario
 
 DTYPES: dict[str, type] = {
     "outcome": np.int8, "day": np.float64, "winner": np.int16, "price_bn": np.float64,
@@ -37,7 +37,8 @@ class Results:
     @classmethod
     def from_rows(cls, rows: Sequence[Outcome], inputs: dict[str, np.ndarray]) -> Results:
         table = np.array(rows, dtype=float).reshape(len(rows), len(DTYPES))
-        columns = {name: table[:, i].astype(dtype) for i, (name, dtype) in enumerate(DTYPES.items())}
+        columns = {name: table[:, i].astype(dtype)
+                   for i, (name, dtype) in enumerate(DTYPES.items())}
         columns.update({INPUT_PREFIX + k: np.asarray(v, dtype=float) for k, v in inputs.items()})
         return cls(columns)
 
@@ -73,3 +74,21 @@ class Results:
         for i, row in enumerate(zip(*formatted, strict=True)):
             writer.writerow([i, *(("" if v == "nan" else v) for v in row)])
         atomic_write_text(path, buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished Monte Carlo run and what made it."""
+
+    scenario: Scenario
+    path: Path
+    results: Results
+    seed: int
+    workers: int
+
+    def date(self, day: float | None) -> str | None:
+        return None if day is None else self.scenario.date_of(day).isoformat()
+
+    @property
+    def bidders(self) -> list[str]:
+        return [b.name for b in self.scenario.bidders]

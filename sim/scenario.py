@@ -26,16 +26,13 @@ from sim.distributions import (
     Probability,
     Share,
 )
+from sim.limits import MAX_BIDDERS, MAX_DEADLINES, MAX_FILE_BYTES, MAX_HORIZON_DAYS
 
 Structure = Literal["full_acquisition", "majority", "minority_partnership"]
 STRUCTURES: tuple[Structure, ...] = typing.get_args(Structure)
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=60)]
 
-MAX_FILE_BYTES = 1_000_000
-MAX_HORIZON_DAYS = 3650
-MAX_BIDDERS = 50
-MAX_DEADLINES = 20
 
 
 def _fail(loc: tuple[str | int, ...], message: str) -> typing.NoReturn:

@@ -80,13 +80,16 @@ def best_agreement(deal: Deal, parent: ParentTerms,
 
 
 def sign(deal: Deal, bidder: BidderTerms, price_bn: float,
-         approval: Callable[[Deal, BidderTerms, Signed], Generator]) -> None:
+         approval: Callable[[Deal, BidderTerms, Signed], Generator],
+         bargained: bool = True) -> None:
+    """Sign and start the approvals; only a deal reached by bargaining here has a timing."""
     now = deal.env.now
     signed = Signed(bidder.index, price_bn, now)
     deal.signed = signed
     deal.deals_signed += 1
-    deal.agreement_day = now
-    deal.agreement_vs_deadline = now - deal.pressure_day
+    if bargained:
+        deal.agreement_day = now
+        deal.agreement_vs_deadline = now - deal.pressure_day
     deal.log("signed", bidder=bidder.index, price_bn=price_bn)
     signed.process = deal.env.process(approval(deal, bidder, signed))
 

@@ -1,0 +1,90 @@
+"""Command line: argument parsing and error reporting only; the work is elsewhere.
+
+Heavy libraries (scipy, matplotlib) are imported after the arguments are parsed, so
+``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.limits import MAX_RUNS, MAX_WORKERS
+
+DEFAULT_RUNS = 10_000
+DEFAULT_SEED = 20200914
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_RUNS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_RUNS:,}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError("must be between 0 and 2**63 - 1")
+    return value
+
+
+def _workers(text: str) -> int:
+    value = _count(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run.py",
+        description="Simulate how a forced sale ends — sale, shutdown or unresolved — "
+                    "and when, to whom, at what price.",
+        epilog="Example: python run.py scenarios/oracle.yaml --runs 20000 --seed 7")
+    p.add_argument("scenario", type=Path, help="scenario file (YAML), e.g. scenarios/oracle.yaml")
+    p.add_argument("--runs", type=_count, default=DEFAULT_RUNS,
+                   help=f"replications (default {DEFAULT_RUNS:,})")
+    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
+                   help=f"random seed: same seed, same results (default {DEFAULT_SEED})")
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="processes (default: all cores); results do not depend on it")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: results/<scenario file stem>/)")
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", action="store_true", help="no summary or progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from sim.montecarlo import default_workers, simulate
+    from sim.report import print_summary, write_outputs
+    from sim.results import Run
+    from sim.scenario import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    workers = args.workers or default_workers()
+    out = args.out or Path("results") / args.scenario.stem
+    try:
+        results = simulate(scenario, args.runs, args.seed, workers, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+    run = Run(scenario, args.scenario, results, args.seed, workers)
+    command = ["run.py", *(sys.argv[1:] if argv is None else argv)]
+    data = write_outputs(run, out, figures=not args.no_figures, command=command)
+    if not args.quiet:
+        print_summary(run, data, out)
+    return 0

@@ -1,0 +1,198 @@
+"""Figures of a run (matplotlib, Agg): what a reader needs to see, each with its intervals.
+
+One colour per outcome in every figure (Okabe–Ito, colour-blind safe); calendar dates
+wherever time is shown; the scenario, runs and seed in every title block.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sim import stats
+from sim.files import atomic_write_bytes
+from sim.outcome import OUTCOMES, SALE, SHUTDOWN
+from sim.results import Run
+
+COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "unresolved": "#0072B2",
+           "any": "#000000"}
+NEUTRAL = "#777777"
+
+plt.rcParams.update({
+    "figure.dpi": 110, "savefig.dpi": 110, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.titlesize": 12, "axes.titleweight": "bold",
+    "font.size": 10, "legend.frameon": False,
+})
+
+
+def _subtitle(run: Run) -> str:
+    return (f"{run.scenario.name} · {len(run.results):,} runs · seed {run.seed} · "
+            f"as of {run.scenario.start:%d %b %Y}")
+
+
+def _head(fig: plt.Figure, title: str, run: Run, top: float = 0.86) -> None:
+    """Title and provenance line above all panels; panels laid out below them."""
+    fig.text(0.01, 0.995, title, ha="left", va="top", fontsize=12.5, fontweight="bold")
+    fig.text(0.01, 0.995 - 0.07 * 4 / fig.get_figheight(), _subtitle(run), ha="left",
+             va="top", fontsize=9, color=NEUTRAL)
+    fig.tight_layout(rect=(0, 0, 1, top))
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def _dates(run: Run, days: np.ndarray) -> np.ndarray:
+    start = np.datetime64(run.scenario.start, "s")
+    return start + (np.asarray(days) * 86400).astype("timedelta64[s]")
+
+
+def outcome_probabilities(run: Run, path: Path) -> Path:
+    probs = stats.outcome_probabilities(run.results)
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    names = list(OUTCOMES)[::-1]
+    p = np.array([probs[n].probability for n in names]) * 100
+    low = p - np.array([probs[n].low for n in names]) * 100
+    high = np.array([probs[n].high for n in names]) * 100 - p
+    ax.barh(names, p, color=[COLOURS[n] for n in names], height=0.6)
+    ax.errorbar(p, names, xerr=[low, high], fmt="none", ecolor="black", capsize=4, lw=1.2)
+    for y, (name, value) in enumerate(zip(names, p, strict=True)):
+        pr = probs[name]
+        ax.text(pr.high * 100 + 1.5, y, f"{value:.1f}%  [{pr.low:.1%}, {pr.high:.1%}]",
+                va="center", fontsize=9)
+    ax.set_xlim(0, 115)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_xlabel("probability (%) — black bars: 95% Wilson interval")
+    _head(fig, "How does it end? Sale, shutdown, or unresolved at the horizon", run, top=0.84)
+    return _save(fig, path)
+
+
+def time_to_resolution(run: Run, path: Path) -> Path:
+    r, s = run.results, run.scenario
+    horizon = s.horizon_days
+    days = np.linspace(0, horizon, 731)
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    curve = stats.resolution_curve(r)
+    t = np.concatenate([[0.0], curve.cdf.quantiles])
+    cdf = np.concatenate([[0.0], curve.cdf.probabilities])
+    band = curve.cdf.confidence_interval(stats.CONFIDENCE)
+    low = np.concatenate([[0.0], band.low.probabilities])
+    high = np.concatenate([[0.0], band.high.probabilities])
+    ax.fill_between(_dates(run, t), low * 100, high * 100, step="post", color=COLOURS["any"],
+                    alpha=0.12, lw=0, label="95% confidence band (any outcome)")
+    ax.step(_dates(run, t), cdf * 100, where="post", color=COLOURS["any"], lw=1.6,
+            label="resolved, any outcome (Kaplan–Meier, open runs censored)")
+    for code, name in ((SALE, "sale"), (SHUTDOWN, "shutdown")):
+        ax.step(_dates(run, days), stats.cumulative_incidence(r, code, days) * 100,
+                where="post", color=COLOURS[name], lw=2, label=f"ended in {name}")
+    for d in s.deadlines:
+        x = _dates(run, np.array([s.deadline_day(d)]))[0]
+        ax.axvline(x, color=NEUTRAL, ls="--", lw=0.9)
+        ax.text(x, 99, f" {d.id} ({d.date:%d %b %Y})", rotation=90, fontsize=8,
+                color=NEUTRAL, va="top", ha="right")
+    ax.axvline(_dates(run, np.array([horizon]))[0], color=NEUTRAL, ls=":", lw=0.9)
+    open_share = float(np.mean(r["outcome"] == 2)) * 100
+    ax.text(_dates(run, np.array([horizon]))[0], 97,
+            f"horizon ({s.date_of(horizon):%d %b %Y}):\n{open_share:.0f}% of runs still open ",
+            ha="right", va="top", fontsize=8, color=NEUTRAL,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("share of runs resolved (%)")
+    ax.set_xlabel(f"date (day 0 = {s.start:%d %b %Y}; dashed: original deadlines)")
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    ax.set_xlim(_dates(run, np.array([0.0]))[0], _dates(run, np.array([horizon]))[0])
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.16), ncol=2, fontsize=8.5)
+    _head(fig, "When is it resolved? Cumulative share of runs ended, by outcome", run)
+    return _save(fig, path)
+
+
+def buyers_and_prices(run: Run, path: Path) -> Path:
+    r = run.results
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.9 + 0.65 * max(2, len(run.bidders))),
+                                      sharey=True, gridspec_kw={"width_ratios": [1, 1.2]})
+    winners = stats.winner_probabilities(r, run.bidders)
+    names = list(winners)
+    y = np.arange(len(names))[::-1]
+    p = np.array([winners[n].probability for n in names]) * 100
+    err = [p - np.array([winners[n].low for n in names]) * 100,
+           np.array([winners[n].high for n in names]) * 100 - p]
+    left.barh(y, p, color=COLOURS["sale"], height=0.55)
+    left.errorbar(p, y, xerr=err, fmt="none", ecolor="black", capsize=4, lw=1.1)
+    for row, value, up in zip(y, p, err[1], strict=True):
+        left.text(value + up + 1, row, f"{value:.1f}%", va="center", fontsize=9)
+    left.set_xlim(0, max(10.0, float((p + err[1]).max(initial=0)) * 1.3))
+    left.set_yticks(y, names)
+    left.set_ylim(-0.6, max(len(names), 2) - 0.4)
+    left.set_xlabel("chance of buying (% of all runs), 95% interval")
+    left.set_title("Who buys?", loc="left", fontsize=11)
+    prices = [r["price_bn"][r["winner"] == i] for i in range(len(names))]
+    for row, values in zip(y, prices, strict=True):
+        if values.size == 0:
+            right.text(0.02, row, "never buys", va="center", fontsize=9, color=NEUTRAL,
+                       transform=right.get_yaxis_transform())
+            continue
+        q10, q25, q50, q75, q90 = np.quantile(values, [0.1, 0.25, 0.5, 0.75, 0.9])
+        right.hlines(row, q10, q90, color=COLOURS["sale"], lw=1.5)
+        right.barh(row, q75 - q25, left=q25, height=0.35, color=COLOURS["sale"], alpha=0.45)
+        right.plot([q50], [row], marker="|", ms=16, mew=2.5, color="black")
+        right.text(q90, row + 0.3, f" median {q50:.1f} (n={values.size:,})", fontsize=8.5,
+                   va="center")
+    if not any(v.size for v in prices):
+        right.text(0.5, 0.5, "no run ended in a sale", ha="center", transform=right.transAxes)
+    right.set_xlabel("agreed price, implied value of the business (USD bn):\n"
+                     "line 10–90%, box 25–75%, tick median")
+    right.set_title("At what price, given that bidder buys?", loc="left", fontsize=11)
+    _head(fig, "Who buys, and at what price?", run, top=0.8)
+    return _save(fig, path)
+
+
+def agreement_timing(run: Run, path: Path) -> Path:
+    r = run.results
+    rel = r["agreement_vs_deadline"]
+    signed = ~np.isnan(rel)
+    fig, ax = plt.subplots(figsize=(8.5, 4))
+    if signed.any():
+        low = np.floor(min(np.percentile(rel[signed], 1), -1))
+        high = np.ceil(max(rel[signed].max(), 0) + 1)
+        bins = np.linspace(low, high, int(min(60, max(10, high - low))) + 1)
+        clipped = np.clip(rel, low, high)
+        stacked = [clipped[signed & (r["outcome"] == code)] for code in range(len(OUTCOMES))]
+        ax.hist(stacked, bins=bins, stacked=True, color=[COLOURS[n] for n in OUTCOMES],
+                label=[f"run ended in {n}" for n in OUTCOMES], edgecolor="white", lw=0.3)
+        ax.axvline(0, color="black", lw=1.2)
+        ax.text(0, ax.get_ylim()[1] * 0.97, " deadline in force", fontsize=8.5, va="top")
+        ax.legend(fontsize=8.5, loc="upper left")
+        note = (f"{signed.mean():.0%} of runs reach an agreement by bargaining"
+                f" (earliest 1% folded into the first bar)")
+    else:
+        ax.text(0.5, 0.5, "no agreement was reached by bargaining in any run", ha="center",
+                transform=ax.transAxes)
+        note = "deals agreed before the start are not counted"
+    ax.set_xlabel(f"day of the agreement minus the deadline then in force (days)\n{note}")
+    ax.set_ylabel("runs")
+    _head(fig, "When do the parties agree, relative to the deadline?", run, top=0.84)
+    return _save(fig, path)
+
+
+FIGURES = {
+    "outcomes.png": outcome_probabilities,
+    "time_to_resolution.png": time_to_resolution,
+    "buyers_and_prices.png": buyers_and_prices,
+    "agreement_timing.png": agreement_timing,
+}
+
+
+def draw_all(run: Run, out: Path) -> list[Path]:
+    return [draw(run, out / name) for name, draw in FIGURES.items()]
+

@@ -1,0 +1,148 @@
+"""A run's outputs: ``summary.json``, the per-replication table, the figures, the printout.
+
+Everything a figure or a number needs to be traced back is recorded beside it: the
+scenario (name, path, sha256), seed, runs, command line, package versions, git commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import stats
+from sim.files import atomic_write_text
+from sim.outcome import OUTCOMES, SALE, SHUTDOWN
+from sim.provenance import file_sha256, git_commit, versions
+from sim.results import Run
+
+SUMMARY_FORMAT = 1
+
+
+def _days(run: Run, days: list[float | None] | None) -> dict[str, Any] | None:
+    if days is None:
+        return None
+    keys = [f"p{round(q * 100)}" for q in stats.QUANTILES]
+    return {"days": dict(zip(keys, days, strict=True)),
+            "dates": {k: run.date(d) for k, d in zip(keys, days, strict=True)}}
+
+
+def summary(run: Run, command: list[str] | None = None) -> dict[str, Any]:
+    r, s = run.results, run.scenario
+    resolved = stats.curve_quantiles(stats.resolution_curve(r))
+    prices = stats.sale_prices(r)
+    return {
+        "format": SUMMARY_FORMAT,
+        "scenario": {"name": s.name, "path": str(run.path), "sha256": file_sha256(run.path),
+                     "start": s.start.isoformat(), "horizon_days": s.horizon_days,
+                     "horizon_date": run.date(s.horizon_days)},
+        "runs": len(r),
+        "seed": run.seed,
+        "workers": run.workers,
+        "command": command,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "outcomes": {k: v.as_dict() for k, v in stats.outcome_probabilities(r).items()},
+        "days_to_resolution": {
+            "all_runs_censored_at_horizon": _days(run, resolved),
+            **{f"given_{name}": _days(run, stats.quantiles(r["day"][r["outcome"] == code]))
+               for code, name in ((SALE, "sale"), (SHUTDOWN, "shutdown"))},
+        },
+        "winners": {k: v.as_dict() for k, v in stats.winner_probabilities(r, run.bidders).items()},
+        "price_bn_given_sale": (None if prices.size == 0 else dict(
+            zip(("p10", "p50", "p90"), stats.quantiles(prices) or [], strict=True),
+            mean=float(prices.mean()))),
+        "extensions_mean": float(r["extensions"].mean()),
+        "injunction": stats.proportion(int(r["injunction"].sum()), len(r)).as_dict(),
+        "deadlines": [{"id": d.id, "date": d.date.isoformat(), "on_expiry": d.on_expiry}
+                      for d in s.deadlines],
+        "inputs_sampled": r.input_names,
+        "versions": versions(),
+        "git_commit": git_commit(),
+    }
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:5.1f}%"
+
+
+def _when(run: Run, day: float | None) -> str:
+    if day is None:
+        return "beyond the horizon"
+    return f"day {day:.0f} ({run.date(day)})"
+
+
+def format_summary(run: Run, data: dict[str, Any]) -> str:
+    s = run.scenario
+    lines = [f"dealsim — {s.name}",
+             f"  {data['runs']:,} runs · seed {data['seed']} · start {s.start} · "
+             f"horizon {s.horizon_days:g} days ({data['scenario']['horizon_date']})", "",
+             "  outcome      probability   95% interval"]
+    for name in OUTCOMES:
+        o = data["outcomes"][name]
+        low, high = o["ci95"]
+        lines.append(f"  {name:<12} {_pct(o['probability']):>10}   [{_pct(low)}, {_pct(high)}]")
+    lines.append("")
+    res = data["days_to_resolution"]["all_runs_censored_at_horizon"]["days"]
+    lines.append("  resolved by (share of all runs; open runs censored at the horizon):")
+    lines.append(f"    10%: {_when(run, res['p10'])} · 50%: {_when(run, res['p50'])} · "
+                 f"90%: {_when(run, res['p90'])}")
+    for name in ("sale", "shutdown"):
+        given = data["days_to_resolution"][f"given_{name}"]
+        if given is not None:
+            d = given["days"]
+            lines.append(f"  {name} day: median {_when(run, d['p50'])}, 10–90%: "
+                         f"day {d['p10']:.0f}–{d['p90']:.0f}")
+    if data["winners"]:
+        lines.append("  buyer: " + " · ".join(
+            f"{k} {_pct(v['probability']).strip()}" for k, v in data["winners"].items()))
+    price = data["price_bn_given_sale"]
+    if price is not None:
+        lines.append(f"  price given a sale (USD bn): median {price['p50']:.1f}, "
+                     f"10–90%: {price['p10']:.1f}–{price['p90']:.1f}")
+    lines.append(f"  extensions per run: {data['extensions_mean']:.2f} on average · "
+                 f"injunction in {_pct(data['injunction']['probability']).strip()} of runs")
+    return "\n".join(lines)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinity are not JSON: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_outputs(run: Run, out: Path, figures: bool = True,
+                  command: list[str] | None = None) -> dict[str, Any]:
+    """Write the table, the figures and, last, ``summary.json`` listing them all."""
+    out.mkdir(parents=True, exist_ok=True)
+    data = summary(run, command)
+    run.results.to_csv(out / "replications.csv", run.bidders)
+    written = ["replications.csv"]
+    if figures:
+        from sim import plots  # matplotlib only when figures are wanted
+
+        written += [p.name for p in plots.draw_all(run, out)]
+    data["files"] = written
+    text = json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)
+    atomic_write_text(out / "summary.json", text + "\n")
+    return data
+
+
+def print_summary(run: Run, data: dict[str, Any], out: Path) -> None:
+    print(format_summary(run, data))
+    print(f"\n  wrote {out}/: summary.json, " + ", ".join(data["files"]), file=sys.stdout)
