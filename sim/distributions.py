@@ -241,12 +241,14 @@ def _number_to_fixed(value: Any) -> Any:
     if not isinstance(value, dict):
         raise ValueError("expected a number or a mapping like {dist: uniform, low: 1, high: 2}")
     if "dist" not in value:
-        raise ValueError(f"a distribution needs 'dist' (allowed: {', '.join(_DIST_LIST)})")
+        raise ValueError(f"a distribution needs 'dist' (allowed: {', '.join(DISTRIBUTIONS)})")
     return value
 
 
-_DIST_LIST = ("fixed", "uniform", "triangular", "pert", "normal", "lognormal", "beta",
-              "exponential", "choice")
+DISTRIBUTIONS: dict[str, type[_Dist]] = {
+    cls.model_fields["dist"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    for cls in (Fixed, Uniform, Triangular, Pert, Normal, LogNormal, Beta, Exponential, Choice)
+}
 
 Dist = Annotated[
     Fixed | Uniform | Triangular | Pert | Normal | LogNormal | Beta | Exponential | Choice,

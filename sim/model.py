@@ -66,7 +66,7 @@ class Model:
                 index=i, name=b.name, key=k,
                 arrives_day=v[f"{k}.arrives_day"],
                 withdraws_day=v.get(f"{k}.withdraws_day", math.inf),
-                valuation_bn=v[f"{k}.valuation_bn"],
+                valuation_bn=v.get(f"{k}.valuation_bn", math.nan),
                 opening=v[f"{k}.opening_fraction"],
                 exponent=v[f"{k}.concession_exponent"],
                 structure=STRUCTURES.index(b.structure),

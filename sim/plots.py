@@ -119,7 +119,7 @@ def time_to_resolution(run: Run, path: Path) -> Path:
 
 def buyers_and_prices(run: Run, path: Path) -> Path:
     r = run.results
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.9 + 0.65 * max(2, len(run.bidders))),
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.6 + 0.6 * max(2, len(run.bidders))),
                                       sharey=True, gridspec_kw={"width_ratios": [1, 1.2]})
     winners = stats.winner_probabilities(r, run.bidders)
     names = list(winners)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from sim.distributions import (
+    DISTRIBUTIONS,
     Days,
     Dist,
     Exponent,
@@ -62,6 +63,15 @@ class Extension(Block):
     max_extensions: Annotated[int, Field(ge=0, le=20)] = 0
     max_total_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
+    @model_validator(mode="after")
+    def _reachable(self) -> Extension:
+        chance = (self.probability_if_deal_in_progress.support()[1],
+                  self.probability_otherwise.support()[1])
+        if self.max_extensions == 0 and max(chance) > 0:
+            _fail(("max_extensions",), "is 0, so the extension probabilities would never "
+                                       "apply (allowed: 1 to 20)")
+        return self
+
 
 class Deadline(Block):
     id: Identifier
@@ -86,7 +96,7 @@ class Bidder(Block):
     withdraws_day: PositiveDays | None = None
     structure: Structure = "full_acquisition"
     us_share: Share = 1.0
-    valuation_bn: Money
+    valuation_bn: Money | None = None  # required unless agreed_at_start
     opening_fraction: Probability = 0.7
     concession_exponent: Exponent = 1.0
     security_assurance: Probability = 0.5
@@ -99,6 +109,9 @@ class Bidder(Block):
     def _agreed_price(self) -> Bidder:
         if self.agreed_at_start and self.agreed_price_bn is None:
             _fail(("agreed_price_bn",), "required when agreed_at_start is true")
+        if not self.agreed_at_start and self.valuation_bn is None:
+            _fail(("valuation_bn",), "required for a bidder that bargains "
+                                     "(one with agreed_at_start: true needs agreed_price_bn)")
         return self
 
 
@@ -207,6 +220,8 @@ def load_scenario(path: str | Path) -> Scenario:
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is not None:
+            _check_nodes(root, source)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -218,27 +233,52 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}:1: top level must be a mapping of keys, "
                             f"not {type(data).__name__}")
-    _reject_duplicate_keys(root, source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_describe(exc.errors()[0], root, source)) from None
 
 
-def _reject_duplicate_keys(node: yaml.Node, source: str, path: str = "") -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            where = f"{path}.{name}" if path else name
-            if name in seen:
-                raise ScenarioError(f"{source}:{key.start_mark.line + 1}: {where}: "
-                                    "duplicate key (each key may appear once)")
-            seen.add(name)
-            _reject_duplicate_keys(value, source, where)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _reject_duplicate_keys(item, source, f"{path}[{i}]")
+MAX_NODES = 100_000  # a scenario is a few hundred nodes; far more means an alias bomb
+
+
+def _check_nodes(root: yaml.Node, source: str) -> None:
+    """Refuse what safe_load lets through silently: duplicate or non-text keys, recursive
+    aliases, and alias bombs (a few lines expanding to millions of nodes)."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def fail(node: yaml.Node, path: str, problem: str) -> typing.NoReturn:
+        where = f" {path}:" if path else ""
+        raise ScenarioError(f"{source}:{node.start_mark.line + 1}:{where} {problem}")
+
+    def size(node: yaml.Node, path: str) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_:
+            fail(node, path, "recursive alias (an anchor used inside itself)")
+        open_.add(id(node))
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                where = f"{path}.{name}" if path else name
+                if key.tag != "tag:yaml.org,2002:str":
+                    fail(key, where, "keys must be text (quote it)")
+                if name in seen:
+                    fail(key, where, "duplicate key (each key may appear once)")
+                seen.add(name)
+                total += size(value, where)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, f"{path}[{i}]") for i, item in enumerate(node.value))
+        if total > MAX_NODES:
+            fail(node, path, f"expands to over {MAX_NODES:,} values (alias bomb?)")
+        open_.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    size(root, "")
 
 
 def _locate(root: yaml.Node, loc: tuple[str | int, ...]) -> tuple[int, str]:
@@ -256,9 +296,9 @@ def _locate(root: yaml.Node, loc: tuple[str | int, ...]) -> tuple[int, str]:
             if child is not None:
                 line = child.start_mark.line + 1
         if child is None:
-            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            if isinstance(part, str) and part not in DISTRIBUTIONS:
                 parts.append(part)  # a missing key: name it, point at its parent
-            continue
+            continue  # a distribution's type tag is no key of the file
         parts.append(f"[{part}]" if isinstance(part, int) else part)
         node = child
     dotted = ".".join(parts).replace(".[", "[") or "(top level)"
@@ -266,15 +306,13 @@ def _locate(root: yaml.Node, loc: tuple[str | int, ...]) -> tuple[int, str]:
 
 
 def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    """The schema block that ``loc`` points into, to list its allowed keys."""
-    model: type[BaseModel] = Scenario
+    """The schema block or distribution that ``loc`` points into, to list its keys."""
+    model: type[BaseModel] | None = Scenario
     for part in loc:
-        if not isinstance(part, str) or part not in model.model_fields:
-            continue
-        found = _find_model(model.model_fields[part].annotation)
-        if found is None:
-            return None
-        model = found
+        if isinstance(part, str) and part in DISTRIBUTIONS:
+            model = DISTRIBUTIONS[part]
+        elif model is not None and isinstance(part, str) and part in model.model_fields:
+            model = _find_model(model.model_fields[part].annotation)
     return model
 
 

@@ -268,12 +268,8 @@ def test_scenario_helper_dedents():
     assert s.bidders == [] and s.deadlines == []
 
 
-# --- known bugs: kept as expected failures until sim/scenario.py is fixed -----------------
+# --- fixed bugs (once found by these tests) ---------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the key path of an error inside a distribution includes the pydantic union tag "
-    "(e.g. 'committee.review_days.uniform.high', 'bidders[0].security_assurance.beta'), "
-    "which is not a key of the file; _describe/_locate should drop the tag from the loc"))
 @pytest.mark.parametrize(("text", "path"), [
     (edit("  review_days: 30", "  review_days: {dist: uniform, low: 5}"),
      "committee.review_days.high"),
@@ -288,30 +284,17 @@ def test_error_inside_a_distribution_has_a_file_key_path(text, path):
     assert message.startswith(f"{SRC}:{line}: {path}: "), message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: an unknown key inside a distribution says 'allowed: see docs/scenario-format.md' "
-    "instead of listing the distribution's keys (here dist, low, high), and its key path "
-    "includes the union tag ('committee.review_days.uniform.mode'): _model_at only walks "
-    "Block models, not the distribution models of sim.distributions"))
 def test_unknown_key_in_a_distribution_lists_allowed_keys():
     message = error(edit("  review_days: 30",
                          "  review_days: {dist: uniform, low: 1, high: 2, mode: 3}"))
     expect(message, 14, "committee.review_days.mode", "unknown key", "dist, low, high")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a non-string key (e.g. '1: x' on line 15) is reported at line 1 with the path "
-    "'(top level)': pydantic's loc is (1,), an int, which _locate only matches in a "
-    "sequence, so the key's own line is never found"))
 def test_non_string_key_has_its_line():
     message = error(BASE + "1: x\n")
     assert message.startswith(f"{SRC}:15: "), message
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError, reason=(
-    "bug: a recursive YAML alias (description: &a [*a]) makes _reject_duplicate_keys "
-    "recurse forever; RecursionError escapes instead of a ScenarioError (aliases are also "
-    "walked once per reference, so a 'billion laughs' document takes exponential time)"))
 def test_recursive_alias_is_a_scenario_error():
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(300)  # fail fast

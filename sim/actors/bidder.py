@@ -41,6 +41,8 @@ class BidderTerms:
 
 def bidder(deal: Deal, terms: BidderTerms) -> Generator[simpy.Event, object, None]:
     """Enter the bidding on the arrival day; walk away on the withdrawal day if not signed."""
+    if terms.withdraws_day <= terms.arrives_day:
+        return  # gone before it would have come
     if terms.arrives_day > 0:
         yield deal.env.timeout(terms.arrives_day)
     deal.present[terms.index] = True
@@ -48,7 +50,7 @@ def bidder(deal: Deal, terms: BidderTerms) -> Generator[simpy.Event, object, Non
     deal.poke()
     if terms.withdraws_day == float("inf"):
         return
-    yield deal.env.timeout(max(terms.withdraws_day - terms.arrives_day, 0.0))
+    yield deal.env.timeout(terms.withdraws_day - terms.arrives_day)
     signed_with_us = deal.signed is not None and deal.signed.bidder == terms.index
     if deal.present[terms.index] and not signed_with_us:
         deal.present[terms.index] = False

@@ -45,6 +45,7 @@ def deadline(deal: Deal, terms: DeadlineTerms) -> Generator[simpy.Event, object,
                 deal.poke()
                 continue
         deal.pressure_days[terms.index] = float("inf")  # no longer pending
+        deal.last_expired = env.now
         deal.poke()
         if terms.bans and v[f"{key}.draw.enforce"] < v[f"{key}.enforcement_probability"]:
             yield from court.enforce(deal, key, terms.court_key)

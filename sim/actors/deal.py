@@ -34,6 +34,7 @@ class Deal:
     present: list[bool] = field(default_factory=list)  # bidders in the running
     signed: Signed | None = None
     pressure_days: list[float] = field(default_factory=list)  # pending deadlines' days
+    last_expired: float = math.nan  # day the latest deadline expired
     negotiator: simpy.Process | None = None
     ended: simpy.Event | None = None
     outcome: int = UNRESOLVED
@@ -55,9 +56,15 @@ class Deal:
 
     @property
     def pressure_day(self) -> float:
-        """The deadline the parties bargain against: the next pending one, else the horizon."""
+        """The deadline the parties bargain against: the next pending one.
+
+        Once every deadline has passed, the last one: both sides have conceded all the way
+        to their walk-away values and stay there. With no deadlines at all, the horizon.
+        """
         day = min(self.pressure_days, default=math.inf)
-        return self.horizon if math.isinf(day) else day
+        if not math.isinf(day):
+            return day
+        return self.horizon if math.isnan(self.last_expired) else self.last_expired
 
     def poke(self) -> None:
         """Tell the parent something it bargains on changed (an arrival, a deadline, a failure)."""
