@@ -33,8 +33,7 @@ plt.rcParams.update({
 
 
 def _subtitle(run: Run) -> str:
-    return (f"{run.scenario.name} · {len(run.results):,} runs · seed {run.seed} · "
-            f"as of {run.scenario.start:%d %b %Y}")
+    return f"{run.scenario.name} · {len(run.results):,} runs · seed {run.seed}"
 
 
 def _head(fig: plt.Figure, title: str, run: Run, top: float = 0.86) -> None:
