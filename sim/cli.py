@@ -1,13 +1,16 @@
 """Command line: argument parsing and error reporting only; the work is elsewhere.
 
-Heavy libraries (scipy, matplotlib) are imported after the arguments are parsed, so
-``--help`` answers at once.
+``run.py SCENARIO [options]`` runs a scenario; ``run.py COMMAND ...`` runs one of
+``COMMANDS``, each a module's ``main(argv) -> int``. Heavy libraries (scipy, matplotlib)
+are imported after the arguments are parsed, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 
 from sim.limits import MAX_RUNS, MAX_WORKERS
@@ -63,27 +66,45 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+COMMANDS: dict[str, str] = {}  # name -> "module:function", e.g. "compare": "sim.compare:main"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in COMMANDS:
+        module, function = COMMANDS[argv[0]].split(":")
+        command: Callable[[list[str]], int] = getattr(import_module(module), function)
+        return guarded(command, argv[1:])
+    return guarded(run_scenario, argv)
+
+
+def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
+    """Turn a bad scenario into one line and exit code 2, and Ctrl-C into exit code 130."""
+    from sim.scenario import ScenarioError
+
+    try:
+        return command(argv)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def run_scenario(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from sim.montecarlo import default_workers, simulate
     from sim.report import print_summary, write_outputs
     from sim.results import Run
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.scenario import load_scenario
 
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    scenario = load_scenario(args.scenario)
     workers = args.workers or default_workers()
     out = args.out or Path("results") / args.scenario.stem
-    try:
-        results = simulate(scenario, args.runs, args.seed, workers, progress=not args.quiet)
-    except KeyboardInterrupt:
-        print("interrupted: nothing written", file=sys.stderr)
-        return 130
+    results = simulate(scenario, args.runs, args.seed, workers, progress=not args.quiet)
     run = Run(scenario, args.scenario, results, args.seed, workers)
-    command = ["run.py", *(sys.argv[1:] if argv is None else argv)]
+    command = ["run.py", *argv]
     data = write_outputs(run, out, figures=not args.no_figures, command=command)
     if not args.quiet:
         print_summary(run, data, out)
