@@ -46,6 +46,16 @@ def _workers(text: str) -> int:
     return value
 
 
+def _replication(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more (replications count from 0)")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run.py",
@@ -53,8 +63,9 @@ def parser() -> argparse.ArgumentParser:
                     "and when, to whom, at what price.",
         epilog="Example: python run.py scenarios/oracle.yaml --runs 20000 --seed 7")
     p.add_argument("scenario", type=Path, help="scenario file (YAML), e.g. scenarios/oracle.yaml")
-    p.add_argument("--runs", type=_count, default=DEFAULT_RUNS,
-                   help=f"replications (default {DEFAULT_RUNS:,})")
+    p.add_argument("--runs", type=_count, default=None,
+                   help=f"replications (default {DEFAULT_RUNS:,}; in a sweep, per point: "
+                        "the sweep file's runs)")
     p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
                    help=f"random seed: same seed, same results (default {DEFAULT_SEED})")
     p.add_argument("--workers", type=_workers, default=None,
@@ -63,6 +74,15 @@ def parser() -> argparse.ArgumentParser:
                    help="output folder (default: results/<scenario file stem>/)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", action="store_true", help="no summary or progress bar")
+    p.add_argument("--trace", action="store_true",
+                   help="then tell one replication of each outcome as a dated story")
+    p.add_argument("--trace-run", type=_replication, default=None, metavar="K",
+                   help="then tell replication K (0-based, the row of replications.csv)")
+    p.add_argument("--sweep", type=Path, default=None, metavar="SWEEP.yaml",
+                   help="run a parameter sweep over the scenario (see scenarios/sweeps/)")
+    p.add_argument("--vary", action="append", default=None, metavar="PATH=LOW:HIGH:N",
+                   help="quick grid sweep of one number (twice for a 2-D grid), e.g. "
+                        "committee.clear_threshold=0.5:0.9:5")
     return p
 
 
@@ -101,11 +121,45 @@ def run_scenario(argv: list[str]) -> int:
 
     scenario = load_scenario(args.scenario)
     workers = args.workers or default_workers()
+    if args.sweep or args.vary:
+        return sweep_scenario(args, scenario, workers, argv)
     out = args.out or Path("results") / args.scenario.stem
-    results = simulate(scenario, args.runs, args.seed, workers, progress=not args.quiet)
+    runs = args.runs or DEFAULT_RUNS
+    if args.trace_run is not None and args.trace_run >= runs:
+        parser().error(f"--trace-run: replication {args.trace_run} is not among the "
+                       f"{runs:,} runs (0 to {runs - 1:,})")
+    results = simulate(scenario, runs, args.seed, workers, progress=not args.quiet)
     run = Run(scenario, args.scenario, results, args.seed, workers)
     command = ["run.py", *argv]
     data = write_outputs(run, out, figures=not args.no_figures, command=command)
     if not args.quiet:
         print_summary(run, data, out)
+    if args.trace or args.trace_run is not None:
+        from sim.narrate import traces
+
+        print(traces(run, examples=args.trace, replication=args.trace_run))
+    return 0
+
+
+def sweep_scenario(args: argparse.Namespace, scenario: object, workers: int,
+                   argv: list[str]) -> int:
+    from sim.scenario import ScenarioError
+    from sim.sweep import Sweep, load_sweep, parse_vary, run_sweep
+
+    if args.sweep and args.vary:
+        raise ScenarioError("use either --sweep or --vary, not both")
+    sweep: Sweep = load_sweep(args.sweep) if args.sweep else parse_vary(args.vary, args.runs,
+                                                                         args.seed)
+    if args.sweep:
+        changes = {k: v for k, v in (("runs", args.runs),
+                                     ("seed", args.seed if "--seed" in argv else None))
+                   if v is not None}
+        sweep = sweep.model_copy(update=changes)
+        named = sweep.scenario and (args.sweep.parent / sweep.scenario).resolve()
+        if named and named != args.scenario.resolve():
+            print(f"note: {args.sweep} was written for {sweep.scenario}; "
+                  f"running it on {args.scenario}", file=sys.stderr)
+    out = args.out or Path("results") / args.scenario.stem / sweep.name
+    run_sweep(sweep, scenario, args.scenario, out, workers,  # type: ignore[arg-type]
+              figures=not args.no_figures, quiet=args.quiet, command=["run.py", *argv])
     return 0

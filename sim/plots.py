@@ -44,7 +44,7 @@ def _head(fig: plt.Figure, title: str, run: Run, top: float = 0.86) -> None:
     fig.tight_layout(rect=(0, 0, 1, top))
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
@@ -74,7 +74,7 @@ def outcome_probabilities(run: Run, path: Path) -> Path:
     ax.set_xticks(range(0, 101, 20))
     ax.set_xlabel("probability (%) — black bars: 95% Wilson interval")
     _head(fig, "How does it end? Sale, shutdown, or unresolved at the horizon", run, top=0.84)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def time_to_resolution(run: Run, path: Path) -> Path:
@@ -113,7 +113,7 @@ def time_to_resolution(run: Run, path: Path) -> Path:
     ax.set_xlim(_dates(run, np.array([0.0]))[0], _dates(run, np.array([horizon]))[0])
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.16), ncol=2, fontsize=8.5)
     _head(fig, "When is it resolved? Cumulative share of runs ended, by outcome", run)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def buyers_and_prices(run: Run, path: Path) -> Path:
@@ -153,7 +153,7 @@ def buyers_and_prices(run: Run, path: Path) -> Path:
                      "line 10–90%, box 25–75%, tick median")
     right.set_title("At what price, given that bidder buys?", loc="left", fontsize=11)
     _head(fig, "Who buys, and at what price?", run, top=0.8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def agreement_timing(run: Run, path: Path) -> Path:
@@ -181,7 +181,7 @@ def agreement_timing(run: Run, path: Path) -> Path:
     ax.set_xlabel(f"day of the agreement minus the deadline then in force (days)\n{note}")
     ax.set_ylabel("runs")
     _head(fig, "When do the parties agree, relative to the deadline?", run, top=0.84)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 FIGURES = {

@@ -7,16 +7,13 @@ scenario (name, path, sha256), seed, runs, command line, package versions, git c
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sim import stats
-from sim.files import atomic_write_text
+from sim.files import atomic_write_json
+from sim.html_report import write_report
 from sim.outcome import OUTCOMES, SALE, SHUTDOWN
 from sim.provenance import file_sha256, git_commit, versions
 from sim.results import Run
@@ -109,23 +106,6 @@ def format_summary(run: Run, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _clean(value: Any) -> Any:
-    """NaN and infinity are not JSON: write them as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
 def write_outputs(run: Run, out: Path, figures: bool = True,
                   command: list[str] | None = None) -> dict[str, Any]:
     """Write the table, the figures and, last, ``summary.json`` listing them all."""
@@ -137,9 +117,9 @@ def write_outputs(run: Run, out: Path, figures: bool = True,
         from sim import plots  # matplotlib only when figures are wanted
 
         written += [p.name for p in plots.draw_all(run, out)]
+    written.append(write_report(run, out, data, written).name)
     data["files"] = written
-    text = json.dumps(_clean(data), indent=2, default=_json_default, allow_nan=False)
-    atomic_write_text(out / "summary.json", text + "\n")
+    atomic_write_json(out / "summary.json", data)
     return data
 
 

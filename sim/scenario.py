@@ -9,13 +9,17 @@ that makes sense for it. The loader reads YAML safely and turns any problem into
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import os
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
+from yaml.constructor import SafeConstructor
 
 from sim.distributions import (
     DISTRIBUTIONS,
@@ -156,6 +160,31 @@ class Closing(Block):
     days: Days = 30.0
 
 
+class Correlation(Block):
+    """A rank (Spearman) correlation between two uncertain inputs, by their key paths."""
+
+    inputs: Annotated[list[str], Field(min_length=2, max_length=2)]
+    rank: Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
+
+
+OutcomeName = Literal["sale", "shutdown", "unresolved"]
+
+
+class Actual(Block):
+    """What really happened, for scoring forecasts (``sim.backtest``); the model never reads it.
+
+    ``outcome`` is how the case ended and ``date`` the day it did (for ``unresolved``: the
+    day the matter lapsed or was last known open). A sale or shutdown dated after the
+    horizon counts as unresolved at the horizon.
+    """
+
+    case: Identifier | None = None  # groups dated variants of one case; None: the file alone
+    outcome: OutcomeName
+    date: dt.date
+    notes: str = ""
+    source: Annotated[str, Field(min_length=1)]
+
+
 class Scenario(Block):
     name: Name
     description: str = ""
@@ -169,6 +198,8 @@ class Scenario(Block):
     president: President = President()
     court: Court = Court()
     closing: Closing = Closing()
+    actual: Actual | None = None  # the record, for backtests only
+    correlations: Annotated[list[Correlation], Field(max_length=100)] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -191,6 +222,35 @@ class Scenario(Block):
             _fail(("bidders",), "at most one bidder can have agreed_at_start: true")
         return self
 
+    @model_validator(mode="after")
+    def _correlated_inputs_exist(self) -> Scenario:
+        varying = {k for k, d in uncertain_inputs(self).items() if not d.is_constant}
+        pairs: set[frozenset[str]] = set()
+        for i, c in enumerate(self.correlations):
+            for j, key in enumerate(c.inputs):
+                if key not in varying:
+                    close = difflib.get_close_matches(key, sorted(varying), n=1)
+                    _fail(("correlations", i, "inputs", j),
+                          f"{key!r} is not an uncertain input"
+                          + (f" (closest: {close[0]})" if close else ""))
+            if c.inputs[0] == c.inputs[1] or frozenset(c.inputs) in pairs:
+                _fail(("correlations", i, "inputs"), "needs two different inputs, once")
+            pairs.add(frozenset(c.inputs))
+        if self.correlations:
+            try:
+                np.linalg.cholesky(correlation_matrix(self)[1])
+            except np.linalg.LinAlgError:
+                _fail(("correlations",), "these correlations contradict each other "
+                                         "(the matrix is not positive definite)")
+        return self
+
+    @model_validator(mode="after")
+    def _actual_after_start(self) -> Scenario:
+        if self.actual is not None and self.actual.date < self.start:
+            _fail(("actual", "date"), f"{self.actual.date} is before start {self.start}: "
+                                      "a forecast must be made before the outcome is known")
+        return self
+
     def deadline_day(self, deadline: Deadline) -> float:
         return float((deadline.date - self.start).days)
 
@@ -203,26 +263,60 @@ class ScenarioError(Exception):
 
 
 def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file, resolve its ``extends`` chain and validate the merged result."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{path}: file is larger than {MAX_FILE_BYTES:,} bytes")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_scenario(text, str(path))
+    return _validate(_load_tree(path, str(path), ()), str(path))
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario text; ``source`` names it in errors and anchors a relative ``extends``."""
+    root = _compose(text, source)
+    return _validate(_inherit(root, source, ((Path(source).resolve(), source),)), source)
+
+
+EXTENDS = "extends"  # top-level key: the file this one inherits from
+MAX_EXTENDS_DEPTH = 10
+# Lists merged item by item under ``extends`` (matched by this key); other lists are replaced.
+NAMED_LISTS = {("deadlines",): "id", ("bidders",): "name"}
+REMOVE = "remove"  # ``{name: X, remove: true}`` in a named list drops the inherited item X
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _read(path: Path, source: str) -> str:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{source}: file is larger than {MAX_FILE_BYTES:,} bytes")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: not UTF-8 text "
+                            f"({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ScenarioError(f"{source}: cannot read ({exc.strerror})") from None
+
+
+def _load_tree(path: Path, source: str,
+               chain: tuple[tuple[Path, str], ...]) -> yaml.MappingNode:
+    """One file's node tree with everything it extends merged beneath it."""
+    root = _compose(_read(path, source), source)
+    return _inherit(root, source, (*chain, (path.resolve(), source)))
+
+
+def _compose(text: str, source: str) -> yaml.MappingNode:
+    """The checked YAML node tree of one file; every mark names ``source``, so an error
+    found after merging still points at the file (and line) its key came from."""
+    try:
+        loader = yaml.SafeLoader(text)
+        loader.name = source
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+        data = None
         if root is not None:
             _check_nodes(root, source)
-        data = yaml.safe_load(text)
+            data = SafeConstructor().construct_document(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}:" if mark is not None else ""
@@ -230,9 +324,114 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}:{line} YAML syntax error: {problem}") from None
     if root is None:
         raise ScenarioError(f"{source}:1: file is empty (expected a scenario mapping)")
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise ScenarioError(f"{source}:1: top level must be a mapping of keys, "
                             f"not {type(data).__name__}")
+    return root
+
+
+def _inherit(root: yaml.MappingNode, source: str,
+             chain: tuple[tuple[Path, str], ...]) -> yaml.MappingNode:
+    """Resolve ``extends``: load the named file (relative to this one) and merge this over it."""
+    found = next(((k, v) for k, v in root.value if str(k.value) == EXTENDS), None)
+    if found is None:
+        return root
+    key, value = found
+
+    def fail(problem: str) -> typing.NoReturn:
+        raise ScenarioError(f"{source}:{key.start_mark.line + 1}: {EXTENDS}: {problem}")
+
+    if not (isinstance(value, yaml.ScalarNode) and value.tag == STR_TAG and value.value.strip()):
+        fail("must be the path of another scenario file (allowed: a path relative to "
+             "this file's folder, e.g. ../oracle.yaml)")
+    target = Path(source).parent / value.value
+    shown = os.path.normpath(target)
+    if any(target.resolve() == seen for seen, _ in chain):
+        fail(f"cycle {' -> '.join([*(name for _, name in chain), shown])} "
+             "(a file cannot extend itself, directly or through others)")
+    if len(chain) > MAX_EXTENDS_DEPTH:
+        fail(f"more than {MAX_EXTENDS_DEPTH} files in the extends chain")
+    if not target.is_file():
+        fail(f"no such file {shown} (allowed: a path relative to this file's folder)")
+    base = _load_tree(target, shown, chain)
+    own = yaml.MappingNode(root.tag, [(k, v) for k, v in root.value if k is not key],
+                           root.start_mark, root.end_mark, root.flow_style)
+    return typing.cast(yaml.MappingNode, _merge(base, own, ()))
+
+
+def _is_block(node: yaml.Node) -> bool:
+    """A mapping that merges key by key: any mapping but a distribution."""
+    return isinstance(node, yaml.MappingNode) and all(str(k.value) != "dist"
+                                                      for k, _ in node.value)
+
+
+def _merge(base: yaml.Node, over: yaml.Node, path: tuple[str, ...]) -> yaml.Node:
+    """``over`` on top of ``base``: blocks merge key by key, named lists item by item,
+    anything else (a number, a distribution, another list, null) replaces what it covers."""
+    if _is_block(base) and _is_block(over):
+        assert isinstance(base, yaml.MappingNode) and isinstance(over, yaml.MappingNode)
+        merged = {str(k.value): (k, v) for k, v in base.value}
+        for k, v in over.value:
+            name = str(k.value)
+            merged[name] = (k, _merge(merged[name][1], v, (*path, name))
+                            if name in merged else v)
+        return yaml.MappingNode(over.tag, list(merged.values()), over.start_mark,
+                                over.end_mark, over.flow_style)
+    ident = NAMED_LISTS.get(path)
+    if (ident and isinstance(base, yaml.SequenceNode) and isinstance(over, yaml.SequenceNode)
+            and over.value):
+        return _merge_named(base, over, ident, path)
+    return over
+
+
+def _item_id(node: yaml.Node, ident: str) -> str | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if str(k.value) == ident and isinstance(v, yaml.ScalarNode):
+                return str(v.value)
+    return None
+
+
+class _NamedList(yaml.SequenceNode):
+    """A list merged from several files: errors name its items by ``ident``, not position,
+    since a merged position need not match any file's."""
+
+    def __init__(self, ident: str, over: yaml.SequenceNode, value: list[yaml.Node]) -> None:
+        super().__init__(over.tag, value, over.start_mark, over.end_mark, over.flow_style)
+        self.ident = ident
+
+
+def _merge_named(base: yaml.SequenceNode, over: yaml.SequenceNode, ident: str,
+                 path: tuple[str, ...]) -> yaml.SequenceNode:
+    """Items with the same ``ident`` merge; new ones are appended; ``remove: true`` drops one."""
+    items: list[yaml.Node | None] = list(base.value)
+    index = {name: i for i, item in enumerate(items)
+             if (name := _item_id(item, ident)) is not None}
+    for n, item in enumerate(over.value):
+        name = _item_id(item, ident)
+        keys = ({str(k.value): v for k, v in item.value}
+                if isinstance(item, yaml.MappingNode) else {})
+        if REMOVE in keys:
+            where = f"{item.start_mark.name}:{item.start_mark.line + 1}: {path[0]}[{n}]"
+            flag = keys[REMOVE]
+            if set(keys) != {ident, REMOVE} or not (isinstance(flag, yaml.ScalarNode)
+                                                    and flag.value == "true"):
+                raise ScenarioError(f"{where}: {REMOVE}: takes only the item's {ident} "
+                                    f"(allowed: {{{ident}: ..., {REMOVE}: true}})")
+            if name not in index or items[index[name]] is None:
+                raise ScenarioError(f"{where}: {REMOVE}: nothing inherited with {ident} "
+                                    f"{name!r} to remove")
+            items[index[name]] = None
+        elif name is not None and name in index and items[index[name]] is not None:
+            items[index[name]] = _merge(typing.cast(yaml.Node, items[index[name]]), item,
+                                        (*path, name))
+        else:
+            items.append(item)
+    return _NamedList(ident, over, [i for i in items if i is not None])
+
+
+def _validate(root: yaml.MappingNode, source: str) -> Scenario:
+    data = SafeConstructor().construct_document(root)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -283,26 +482,38 @@ def _check_nodes(root: yaml.Node, source: str) -> None:
 
 def _locate(root: yaml.Node, loc: tuple[str | int, ...]) -> tuple[int, str]:
     """The line and dotted key path of the deepest part of ``loc`` present in the file."""
+    _, line, dotted = _trace(root, loc)
+    return line, dotted
+
+
+def _trace(root: yaml.Node, loc: tuple[str | int, ...]) -> tuple[str, int, str]:
+    """The file, line and dotted key path of the deepest part of ``loc`` present in the
+    (possibly merged) tree: with ``extends``, the file each key came from."""
     node, line, parts = root, root.start_mark.line + 1, []
+    where = root.start_mark.name
     for part in loc:
         child = None
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
             child = next((v for k, v in node.value if str(k.value) == part), None)
             key_node = next((k for k, _ in node.value if str(k.value) == part), None)
             if key_node is not None:
-                line = key_node.start_mark.line + 1
+                line, where = key_node.start_mark.line + 1, key_node.start_mark.name
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             child = node.value[part] if part < len(node.value) else None
             if child is not None:
-                line = child.start_mark.line + 1
+                line, where = child.start_mark.line + 1, child.start_mark.name
         if child is None:
             if isinstance(part, str) and part not in DISTRIBUTIONS:
                 parts.append(part)  # a missing key: name it, point at its parent
             continue  # a distribution's type tag is no key of the file
-        parts.append(f"[{part}]" if isinstance(part, int) else part)
+        if isinstance(node, _NamedList) and isinstance(part, int):
+            part = _item_id(child, node.ident) or part
+            parts.append(f"[{part}]")
+        else:
+            parts.append(f"[{part}]" if isinstance(part, int) else part)
         node = child
     dotted = ".".join(parts).replace(".[", "[") or "(top level)"
-    return line, dotted
+    return where, line, dotted
 
 
 def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
@@ -345,8 +556,11 @@ def _describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
         message = f"unknown distribution {ctx['tag']} (allowed: {ctx['expected_tags']})"
     elif "input" in error and not isinstance(error["input"], dict | list):
         message = f"{message} (got {error['input']!r})"
-    line, dotted = _locate(root, loc)
-    return f"{source}:{line}: {dotted}: {message}"
+    where, line, dotted = _trace(root, loc)
+    return f"{where}:{line}: {dotted}: {message}"
+
+
+NOT_INPUTS = frozenset({"correlations"})  # blocks about inputs, not inputs themselves
 
 
 def uncertain_inputs(scenario: Scenario) -> dict[str, Dist]:
@@ -362,7 +576,8 @@ def uncertain_inputs(scenario: Scenario) -> dict[str, Dist]:
             found[prefix] = obj  # a distribution
         elif isinstance(obj, BaseModel):
             for field in type(obj).model_fields:
-                walk(getattr(obj, field), f"{prefix}.{field}" if prefix else field)
+                if field not in NOT_INPUTS:
+                    walk(getattr(obj, field), f"{prefix}.{field}" if prefix else field)
         elif isinstance(obj, dict):
             for key, value in obj.items():
                 walk(value, f"{prefix}.{key}")
@@ -372,3 +587,16 @@ def uncertain_inputs(scenario: Scenario) -> dict[str, Dist]:
 
     walk(scenario, "")
     return found
+
+
+def correlation_matrix(scenario: Scenario) -> tuple[list[str], np.ndarray]:
+    """The correlated inputs and the Pearson correlation of their normal scores.
+
+    A Gaussian copula with Pearson r = 2 sin(pi rho / 6) gives rank correlation rho.
+    """
+    keys = sorted({k for c in scenario.correlations for k in c.inputs})
+    matrix = np.eye(len(keys))
+    for c in scenario.correlations:
+        i, j = keys.index(c.inputs[0]), keys.index(c.inputs[1])
+        matrix[i, j] = matrix[j, i] = 2 * np.sin(np.pi * c.rank / 6)
+    return keys, matrix

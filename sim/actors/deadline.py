@@ -41,9 +41,12 @@ def deadline(deal: Deal, terms: DeadlineTerms) -> Generator[simpy.Event, object,
                 granted, total = granted + 1, total + days
                 deal.extensions += 1
                 deal.pressure_days[terms.index] += days
-                deal.log("deadline_extended", deadline=key, days=days, deal_in_progress=in_progress)
+                deal.log("deadline_extended", deadline=key, days=days, deal_in_progress=in_progress,
+                         until_day=deal.pressure_days[terms.index], extensions=granted)
                 deal.poke()
                 continue
+        deal.log("deadline_expires", deadline=key, extensions=granted,
+                 deal_in_progress=in_progress)
         deal.pressure_days[terms.index] = float("inf")  # no longer pending
         deal.last_expired = env.now
         deal.poke()

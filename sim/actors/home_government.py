@@ -18,6 +18,7 @@ from sim.actors.deal import Deal, Signed
 def licence(deal: Deal, bidder: BidderTerms,
             signed: Signed) -> Generator[simpy.Event, object, bool]:
     v = deal.values
+    deal.log("licence_requested", bidder=bidder.index)
     yield deal.env.timeout(v["home_government.decision_days"])
     granted = v[f"{bidder.key}.draw.licence"] < v["home_government.approval_probability"]
     if deal.signed is not signed or deal.is_over:

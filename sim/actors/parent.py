@@ -90,8 +90,31 @@ def sign(deal: Deal, bidder: BidderTerms, price_bn: float,
     if bargained:
         deal.agreement_day = now
         deal.agreement_vs_deadline = now - deal.pressure_day
-    deal.log("signed", bidder=bidder.index, price_bn=price_bn)
+    deal.log("signed", bidder=bidder.index, price_bn=price_bn, bargained=bargained)
     signed.process = deal.env.process(approval(deal, bidder, signed))
+
+
+def _tau(now: float, deadline: float) -> float:
+    """Time pressure as ``crossing`` computes it; for the event log only."""
+    return min(now / deadline, 1.0) if deadline > 0 else 1.0
+
+
+def _log_positions(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms]) -> None:
+    """Log where each bidder in the running stands (tracing only: it costs a few crossings)."""
+    now, deadline = deal.env.now, deal.pressure_day
+    x = _tau(now, deadline)
+    positions = []
+    for b in bidders:
+        if not deal.present[b.index]:
+            continue
+        accepted = parent.accepts[b.structure]
+        meets = crossing(now, deadline, b, parent) if accepted else None
+        positions.append({"bidder": b.index, "accepted": accepted, "offer_bn": b.offer(x),
+                          "demand_bn": parent.demand(x), "valuation_bn": b.valuation_bn,
+                          "reservation_bn": parent.reservation_bn,
+                          "meets_day": meets[0] if meets else None,
+                          "meets_price_bn": meets[1] if meets else None})
+    deal.log("positions", deadline_day=deadline, positions=positions)
 
 
 def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
@@ -102,12 +125,18 @@ def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
     while not deal.is_over:
         try:
             found = best_agreement(deal, parent, bidders) if deal.signed is None else None
+            if deal.trace is not None and deal.signed is None:
+                _log_positions(deal, parent, bidders)
             if found is None:
                 yield env.event()  # nothing to do until poked
                 continue
             day, bidder, price = found
             if day > env.now:
                 yield env.timeout(day - env.now)
+            if deal.trace is not None:
+                x = _tau(env.now, deal.pressure_day)
+                deal.log("offers_cross", bidder=bidder.index, offer_bn=bidder.offer(x),
+                         demand_bn=parent.demand(x), deadline_day=deal.pressure_day)
             sign(deal, bidder, price, approval)
         except simpy.Interrupt:
             continue

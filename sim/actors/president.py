@@ -24,5 +24,6 @@ def decide(deal: Deal, bidder: BidderTerms,
     follows = v["president.follows_recommendation_probability"]
     approve_below = follows if recommendation == CLEAR else 1.0 - follows
     approved = v[f"{bidder.key}.draw.president"] < approve_below
-    deal.log("president_decides", bidder=bidder.index, approved=approved)
+    deal.log("president_decides", bidder=bidder.index, approved=approved,
+             recommendation=recommendation)
     return approved

@@ -1,0 +1,407 @@
+"""``report.html``: one self-contained page to hand a colleague — what was assumed, what
+came out, what it looks like, and how it happens.
+
+Self-contained means readable offline and as a single attachment: the figures are
+embedded as base64 PNG, the style is inline, nothing is fetched. The assumptions table
+lists every input with its distribution and the comment the scenario file gives as its
+source, found through the YAML nodes' line marks (PyYAML drops comments, so they are read
+from the lines the marks point at).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel
+
+from sim import scenario as scenario_module
+from sim.files import atomic_write_text
+from sim.narrate import Story, example_runs, run_stories
+from sim.outcome import OUTCOMES
+from sim.results import INPUT_PREFIX, Run
+
+REPORT_NAME = "report.html"
+OUTCOME_COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "unresolved": "#0072B2"}
+OUTCOME_MEANING = {
+    "sale": "a signed deal cleared every approval and closed before a ban bit",
+    "shutdown": "a ban was enforced and not stopped in court (or an injunction was lifted)",
+    "unresolved": "neither by the horizon — typically a ban enjoined while no deal closes",
+}
+FIGURE_CAPTIONS = {
+    "outcomes.png": "How it ends: the probability of each outcome, with its 95% interval.",
+    "time_to_resolution.png": "When it ends: cumulative share of runs resolved over calendar "
+                              "time, by outcome, with the deadlines marked.",
+    "buyers_and_prices.png": "Who buys and at what price, given that bidder buys.",
+    "agreement_timing.png": "When agreements are reached relative to the deadline in force "
+                            "(the deadline effect).",
+}
+SKIPPED_KEYS = {"name", "description", "id"}
+_SEPARATOR = re.compile(r"^#\s*[-=#*~]{4,}\s*$")
+_COMMENT = re.compile(r"(?:^|\s)#\s?(.*)$")
+
+
+# -- the scenario file's comments -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    line: int  # 1-based line of the key in the file
+    comment: str
+
+
+def _above(lines: Sequence[str], line: int) -> list[str]:
+    """The comment lines directly above ``line`` (0-based), up to a blank or code line."""
+    found: list[str] = []
+    i = line - 1
+    while i >= 0 and lines[i].lstrip().startswith("#"):
+        text = lines[i].strip()
+        if not _SEPARATOR.match(text):
+            found.append(text.lstrip("#").strip())
+        i -= 1
+    return found[::-1]
+
+
+def _trailing(text: str, column: int) -> str:
+    """The comment at the end of a line, looking only after ``column`` (past the value, so
+    a ``#`` inside a value is never taken for one)."""
+    match = _COMMENT.search(text[column:])
+    return match.group(1).strip() if match else ""
+
+
+def _comment(lines: Sequence[str], key: yaml.Node, value: yaml.Node) -> list[str]:
+    parts = _above(lines, key.start_mark.line)
+    if isinstance(value, yaml.MappingNode) and not value.flow_style:
+        # a distribution written as a block: the comment after the colon, then its keys'
+        parts.append(_trailing(lines[key.start_mark.line], key.end_mark.column))
+        for k, v in value.value:
+            parts += _comment(lines, k, v)
+    else:
+        end = value.end_mark
+        if end.line < len(lines):
+            parts.append(_trailing(lines[end.line], end.column))
+    return [p for p in parts if p]
+
+
+def source_comments(text: str) -> dict[str, Source]:
+    """Every key of a scenario file by the key path ``uncertain_inputs`` uses (bidders and
+    deadlines by name or id), with its line and the comments on and directly above it."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    lines = text.splitlines()
+    found: dict[str, Source] = {}
+
+    def walk(node: yaml.Node, prefix: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path = f"{prefix}.{key.value}" if prefix else str(key.value)
+                found[path] = Source(key.start_mark.line + 1, " ".join(_comment(lines, key,
+                                                                                  value)))
+                walk(value, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                ident = _identifier(item)
+                if ident is not None:
+                    walk(item, f"{prefix}.{ident}")
+
+    if root is not None:
+        walk(root, "")
+    return found
+
+
+def _identifier(item: yaml.Node) -> str | None:
+    if not isinstance(item, yaml.MappingNode):
+        return None
+    keys = {str(k.value): v for k, v in item.value}
+    for name in ("id", "name"):
+        node = keys.get(name)
+        if isinstance(node, yaml.ScalarNode):
+            return str(node.value)
+    return None
+
+
+# -- the assumptions table --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Assumption:
+    group: str
+    key: str
+    value: str
+    source: Source | None  # None: not in the file, the schema default applies
+    sampled: str  # the run's draws (median and 10–90%) for a varying input, else ""
+
+
+def _leaves(obj: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    """Every setting of the validated scenario by key path, in schema order."""
+    if isinstance(obj, BaseModel) and hasattr(obj, "ppf"):
+        yield prefix, obj  # a distribution
+    elif isinstance(obj, BaseModel):
+        skip = getattr(scenario_module, "NOT_INPUTS", frozenset()) if not prefix else ()
+        for field in type(obj).model_fields:
+            if field in SKIPPED_KEYS or field in skip:
+                continue
+            yield from _leaves(getattr(obj, field), f"{prefix}.{field}" if prefix else field)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _leaves(value, f"{prefix}.{key}")
+    elif isinstance(obj, list):
+        for item in obj:
+            ident = getattr(item, "id", None) or getattr(item, "name", None)
+            if ident is not None:
+                yield from _leaves(item, f"{prefix}.{ident}")
+    else:
+        yield prefix, obj
+
+
+def _value(value: Any) -> str:
+    if hasattr(value, "describe"):
+        return str(value.describe())
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _group(key: str) -> str:
+    parts = key.split(".")
+    if parts[0] in ("bidders", "deadlines") and len(parts) > 2:
+        return ".".join(parts[:2])
+    return parts[0] if len(parts) > 1 else "scenario"
+
+
+def assumptions(run: Run, text: str) -> list[Assumption]:
+    """Each input of the run's scenario: value or distribution, source comment, draws."""
+    sources = source_comments(text)
+    rows = []
+    for key, value in _leaves(run.scenario, ""):
+        source = sources.get(key)
+        if value is None and source is None:
+            continue  # an optional block or bound left out: nothing to assume
+        column = INPUT_PREFIX + key
+        sampled = ""
+        if column in run.results.columns:
+            q10, q50, q90 = np.quantile(run.results[column], [0.1, 0.5, 0.9])
+            sampled = f"{q50:.3g} [{q10:.3g} – {q90:.3g}]"
+        rows.append(Assumption(_group(key), key, _value(value), source, sampled))
+    return rows
+
+
+# -- the page ---------------------------------------------------------------------------
+
+STYLE = """
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue",
+       Arial, sans-serif; color: #1a1a1a; max-width: 68rem; margin: 2rem auto;
+       padding: 0 1.2rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.25rem; margin-top: 2.4rem; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1.02rem; margin: 1.6rem 0 .4rem; }
+.meta, .note, figcaption { color: #555; font-size: .9rem; }
+table { border-collapse: collapse; width: 100%; margin: .6rem 0; font-size: .9rem; }
+th, td { text-align: left; vertical-align: top; padding: .3rem .5rem;
+         border-bottom: 1px solid #e3e3e3; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.assumptions { table-layout: fixed; }
+table.assumptions td { overflow-wrap: anywhere; }
+table.assumptions td.num { white-space: normal; }
+tr.group td { background: #fafafa; font-weight: 600; padding-top: .7rem; }
+code { font: .85rem ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
+.swatch { display: inline-block; width: .9rem; height: .9rem; border-radius: 2px;
+          vertical-align: -.1rem; margin-right: .4rem; }
+.default { color: #777; font-style: italic; }
+figure { margin: 1.4rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+table.story td.when { white-space: nowrap; color: #444; font-variant-numeric: tabular-nums; }
+.big { font-size: 1.15rem; font-weight: 600; }
+@media print { body { max-width: none; } figure { break-inside: avoid; } }
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.1f}%"
+
+
+def _outcomes_table(data: dict[str, Any]) -> str:
+    rows = []
+    for name in OUTCOMES:
+        o = data["outcomes"][name]
+        low, high = o["ci95"]
+        rows.append(
+            f'<tr id="outcome-{name}"><td><span class="swatch" style="background:'
+            f'{OUTCOME_COLOURS[name]}"></span><b>{name}</b></td>'
+            f'<td class="num big">{_pct(o["probability"])}</td>'
+            f'<td class="num">{_pct(low)} – {_pct(high)}</td>'
+            f'<td class="num">{o["count"]:,}</td><td>{_e(OUTCOME_MEANING[name])}</td></tr>')
+    return ("<table><thead><tr><th>outcome</th><th>probability</th><th>95% interval"
+            "</th><th>runs</th><th>meaning</th></tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>")
+
+
+def _when(run: Run, day: float | None) -> str:
+    return "beyond the horizon" if day is None else f"day {day:.0f} ({run.date(day)})"
+
+
+def _timing(run: Run, data: dict[str, Any]) -> str:
+    items = []
+    res = data["days_to_resolution"]["all_runs_censored_at_horizon"]["days"]
+    items.append("Resolved (any outcome; open runs censored at the horizon): "
+                 f"10%: {_when(run, res['p10'])} · 50%: {_when(run, res['p50'])} · "
+                 f"90%: {_when(run, res['p90'])}.")
+    for name in ("sale", "shutdown"):
+        given = data["days_to_resolution"][f"given_{name}"]
+        if given is not None:
+            d = given["days"]
+            items.append(f"Given a {name}: median {_when(run, d['p50'])}, 10–90% between "
+                         f"day {d['p10']:.0f} and day {d['p90']:.0f}.")
+    if data["winners"]:
+        items.append("Buyer (share of all runs): " + ", ".join(
+            f"{_e(k)} {_pct(v['probability'])}" for k, v in data["winners"].items()) + ".")
+    price = data["price_bn_given_sale"]
+    if price is not None:
+        items.append(f"Price given a sale: median USD {price['p50']:.1f} bn, 10–90% "
+                     f"USD {price['p10']:.1f}–{price['p90']:.1f} bn.")
+    items.append(f"Deadline extensions per run: {data['extensions_mean']:.2f} on average; "
+                 f"a court injunction in {_pct(data['injunction']['probability'])} of runs.")
+    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
+
+
+def _figures(out: Path, files: Sequence[str]) -> str:
+    pngs = [f for f in files if f.endswith(".png")]
+    if not pngs:
+        return '<p class="note">Figures were not drawn for this run (--no-figures).</p>'
+    parts = []
+    for name in pngs:
+        encoded = base64.b64encode((out / name).read_bytes()).decode("ascii")
+        caption = FIGURE_CAPTIONS.get(name, name)
+        parts.append(f'<figure><img src="data:image/png;base64,{encoded}" alt="{_e(caption)}"'
+                     f' data-file="{_e(name)}"><figcaption>{_e(caption)} '
+                     f'(<code>{_e(name)}</code>)</figcaption></figure>')
+    return "".join(parts)
+
+
+def _stories(run: Run, told: Sequence[Story]) -> str:
+    parts = [f'<p class="note">The first replication ending in each outcome, told from the '
+             f"model's own event log. Re-tell any replication K with <code>python run.py "
+             f"{_e(run.path)} --runs {len(run.results)} --seed {run.seed} --trace-run K"
+             f"</code> (K is the row of <code>replications.csv</code>).</p>"]
+    for story in told:
+        rows = []
+        last = None
+        for line in story.lines:
+            stamp = f"{line.date:%a %d %b %Y} · day {line.day:.1f}"
+            shown = stamp if stamp != last else ""
+            rows.append(f'<tr><td class="when">{_e(shown)}</td><td>{_e(line.text)}</td></tr>')
+            last = stamp
+        colour = OUTCOME_COLOURS[story.outcome_name]
+        parts.append(f'<section class="story" id="story-{story.outcome_name}"><h3>'
+                     f'<span class="swatch" style="background:{colour}"></span>'
+                     f"{_e(story.headline)}</h3><table class=\"story\"><tbody>"
+                     + "".join(rows) + "</tbody></table></section>")
+    return "".join(parts)
+
+
+def _assumptions(rows: Sequence[Assumption], path: Path) -> str:
+    body = []
+    group = None
+    for row in rows:
+        if row.group != group:
+            group = row.group
+            body.append(f'<tr class="group"><td colspan="4"><code>{_e(group)}</code></td></tr>')
+        if row.source is None:
+            source = '<span class="default">not in the file: the schema default</span>'
+        elif row.source.comment:
+            source = (f'{_e(row.source.comment)} '
+                      f'<span class="note">(line {row.source.line})</span>')
+        else:
+            source = (f'<span class="default">no comment in the file</span> '
+                      f'<span class="note">(line {row.source.line})</span>')
+        short = row.key.removeprefix(group + ".") if group != "scenario" else row.key
+        body.append(f'<tr><td><code title="{_e(row.key)}">{_e(short)}</code></td>'
+                    f"<td>{_e(row.value)}</td>"
+                    f'<td class="num">{_e(row.sampled)}</td><td>{source}</td></tr>')
+    return (f'<p class="note">Every setting of <code>{_e(path)}</code>, by its key path (the '
+            f"<code>input.&lt;key&gt;</code> columns of <code>replications.csv</code>). "
+            f"“Source” is the file's own comment on or above the key; “§n” refers to a section "
+            f"of docs/domain.md. “Drawn” is the median and 10–90% range of the values this run "
+            f'sampled.</p><table class="assumptions"><colgroup><col style="width:24%">'
+            f'<col style="width:21%"><col style="width:15%"><col style="width:40%">'
+            f"</colgroup><thead><tr><th>input</th><th>value or distribution</th>"
+            f"<th>drawn: median [10–90%]</th><th>source</th></tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
+def _provenance(data: dict[str, Any]) -> str:
+    s = data["scenario"]
+    versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items() if v)
+    items = [("scenario file", s["path"]), ("sha256", s["sha256"]),
+             ("command", " ".join(data["command"] or [])), ("seed", data["seed"]),
+             ("runs", f"{data['runs']:,}"), ("workers", data["workers"]),
+             ("created", data["created"]), ("git commit", data["git_commit"] or "unknown"),
+             ("versions", versions)]
+    return ("<table><tbody>" + "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>"
+                                       for k, v in items) + "</tbody></table>")
+
+
+def render(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
+           told: Sequence[Story], text: str) -> str:
+    s = run.scenario
+    deadlines = "; ".join(f"{d.id}: {d.date:%d %b %Y} ({d.on_expiry})" for d in s.deadlines)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dealsim — {_e(s.name)}</title>
+<style>{STYLE}</style></head>
+<body>
+<header>
+<h1>{_e(s.name)}</h1>
+<p class="meta">dealsim report · {data['runs']:,} runs · seed {data['seed']} ·
+start {s.start:%d %b %Y} · horizon {s.horizon_days:g} days
+({_e(data['scenario']['horizon_date'])}) · created {_e(data['created'])}</p>
+<p>{_e(s.description.strip())}</p>
+<p class="meta">Deadlines: {_e(deadlines or 'none')}.</p>
+</header>
+<main>
+<h2 id="outcomes">How it ends</h2>
+{_outcomes_table(data)}
+<p class="note">The interval is the 95% Wilson interval of the Monte Carlo estimate: it
+measures simulation noise only. The uncertainty about the inputs is already inside the
+probabilities, through the distributions below.</p>
+<h2 id="timing">When, to whom, at what price</h2>
+{_timing(run, data)}
+<h2 id="figures">Figures</h2>
+{_figures(out, files)}
+<h2 id="stories">How it happens: narrated runs</h2>
+{_stories(run, told)}
+<h2 id="assumptions">Assumptions</h2>
+{_assumptions(assumptions(run, text), run.path)}
+<h2 id="provenance">Provenance</h2>
+{_provenance(data)}
+<p class="note">Beside this page: <a href="summary.json">summary.json</a> (every number
+above) and <a href="replications.csv">replications.csv</a> (one row per run).</p>
+</main>
+</body></html>
+"""
+
+
+def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]) -> Path:
+    """Write ``report.html`` into ``out`` atomically; ``files`` are the outputs already there."""
+    told = run_stories(run, list(example_runs(run.results["outcome"]).values()))
+    text = run.path.read_text(encoding="utf-8")
+    path = out / REPORT_NAME
+    atomic_write_text(path, render(run, data, out, files, told, text))
+    return path

@@ -1,0 +1,211 @@
+"""report.html: the scenario file's comments become the assumptions' sources, the page is
+self-contained, and a real browser (headless Chromium) shows its content and figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from conftest import scenario
+
+from sim import plots
+from sim.html_report import OUTCOME_COLOURS, REPORT_NAME, assumptions, source_comments
+from sim.montecarlo import simulate
+from sim.outcome import OUTCOMES
+from sim.report import write_outputs
+from sim.results import Run
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+ORACLE = ROOT / "scenarios" / "oracle.yaml"
+
+COMMENTED = textwrap.dedent("""\
+    # header comment: a blank line parts it from the first key
+
+    name: t   # the name
+    start: 2020-01-01          # day zero, §1
+    horizon_days: 100
+
+    deadlines:
+      # the only deadline
+      - id: order
+        date: 2020-02-01       # §2 (order + 30 days)
+        extension:
+          # why it may move
+          # ------------------
+          probability_otherwise: 0.5   # assumption
+          max_extensions: 1
+    parent:
+      name: "P # not a comment"
+      # reservation from filings
+
+      # right above it
+      reservation_bn:   # after the colon
+        dist: uniform   # shape: assumption
+        low: 1
+        high: 2         # upper: §3
+    bidders:
+      - name: "B#1"
+        valuation_bn: {dist: triangular, low: 1, mode: 2,
+                       high: 3}  # B's value # with a hash
+    """)
+
+
+def test_source_comments_are_the_comments_on_and_above_each_key() -> None:
+    found = source_comments(COMMENTED)
+    assert found["name"].comment == "the name"
+    assert found["start"].comment == "day zero, §1"
+    assert (found["horizon_days"].line, found["horizon_days"].comment) == (5, "")
+    assert found["deadlines.order.date"].comment == "§2 (order + 30 days)"
+    # separator lines are dropped; a blank line ends the comment block above a key
+    assert found["deadlines.order.extension.probability_otherwise"].comment == (
+        "why it may move assumption")
+    assert found["deadlines.order.extension.max_extensions"].comment == ""
+    assert found["parent.name"].comment == ""  # a '#' inside a value is not a comment
+    assert found["parent.reservation_bn"].comment == (
+        "right above it after the colon shape: assumption upper: §3")
+    assert found["parent.reservation_bn"].line == 21
+    assert found["bidders.B#1.valuation_bn"].comment == "B's value # with a hash"
+
+
+def test_assumptions_cover_every_input_with_its_distribution() -> None:
+    s = scenario(COMMENTED)
+    results = simulate(s, 200, 1)
+    rows = {a.key: a for a in assumptions(Run(s, Path("t.yaml"), results, 1, 1), COMMENTED)}
+    reservation = rows["parent.reservation_bn"]
+    assert reservation.value == "uniform(low=1, high=2)"
+    assert reservation.group == "parent"
+    assert reservation.source is not None and "upper: §3" in reservation.source.comment
+    q10, q50, q90 = np.quantile(results["input.parent.reservation_bn"], [0.1, 0.5, 0.9])
+    assert reservation.sampled == f"{q50:.3g} [{q10:.3g} – {q90:.3g}]"
+    assert rows["deadlines.order.extension.probability_otherwise"].sampled == ""  # a constant
+    assert rows["deadlines.order.extension.probability_otherwise"].group == "deadlines.order"
+    assert rows["start"].value == "2020-01-01" and rows["start"].group == "scenario"
+    # keys left out of the file are the schema's defaults, listed as such
+    assert rows["committee.review_days"].source is None
+    assert rows["committee.review_days"].value == "45"
+    assert "name" not in rows and "parent.name" not in rows and "description" not in rows
+
+
+def test_outcome_colours_are_the_figures_colours() -> None:
+    assert {k: plots.COLOURS[k] for k in OUTCOMES} == OUTCOME_COLOURS
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("report")
+    s = load_scenario(ORACLE)
+    run = Run(s, ORACLE, simulate(s, 2000, 5, workers=2), 5, 2)
+    data = write_outputs(run, out, figures=True, command=["run.py", "test"])
+    return out / REPORT_NAME, data
+
+
+def test_report_is_written_and_listed(report: tuple[Path, dict]) -> None:
+    path, data = report
+    assert REPORT_NAME in data["files"]
+    assert REPORT_NAME in json.loads((path.parent / "summary.json").read_text())["files"]
+    assert not list(path.parent.glob(".*.tmp"))  # written atomically, nothing left over
+
+
+def test_report_is_self_contained(report: tuple[Path, dict]) -> None:
+    page = report[0].read_text(encoding="utf-8")
+    # nothing to fetch: no remote or local resource but the embedded images
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "<link" not in page and "<script" not in page and "url(" not in page
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert page.count('<section class="story"') == 3
+
+
+def test_report_without_figures_says_so(tmp_path: Path) -> None:
+    s = load_scenario(ORACLE)
+    run = Run(s, ORACLE, simulate(s, 300, 5), 5, 1)
+    write_outputs(run, tmp_path, figures=False)
+    page = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
+    assert "Figures were not drawn" in page and "<img" not in page
+
+
+# -- in a real browser -------------------------------------------------------------------
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const probe = document.createElement("pre");
+  probe.id = "probe";
+  probe.textContent = JSON.stringify({
+    images: [...document.images].map(i => ({file: i.dataset.file, complete: i.complete,
+                                             width: i.naturalWidth, height: i.naturalHeight})),
+    text: document.body.innerText});
+  document.body.appendChild(probe);
+});
+</script></body>"""
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        reason = ("chromium is not installed (apt-get install chromium): the browser test of "
+                  "report.html cannot run")
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must install it (.ci/run)")
+        pytest.skip(reason)
+    return found
+
+
+def browse(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                           *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_browser_shows_outcomes_stories_assumptions_and_figures(
+        report: tuple[Path, dict], tmp_path: Path) -> None:
+    path, data = report
+    probe = tmp_path / "probe.html"  # beside a copy, so the report itself stays script-free
+    probe.write_text(path.read_text(encoding="utf-8").replace("</body>", PROBE),
+                     encoding="utf-8")
+    dom = browse(tmp_path, "--virtual-time-budget=10000", "--dump-dom",
+                 probe.as_uri()).stdout
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, "the page's load handler never ran"
+    seen = json.loads(found.group(1).replace("&lt;", "<").replace("&gt;", ">")
+                      .replace("&quot;", '"').replace("&amp;", "&"))
+    text = seen["text"]
+    for name in OUTCOMES:
+        o = data["outcomes"][name]
+        shown = f"{100 * o['probability']:.1f}%"
+        interval = f"{100 * o['ci95'][0]:.1f}% – {100 * o['ci95'][1]:.1f}%"
+        assert re.search(rf"{name}\s+{re.escape(shown)}\s+{re.escape(interval)}", text), name
+    assert text.count("Replication ") >= 3 and "ends in SALE" in text
+    assert "ends in SHUTDOWN" in text and "ends in UNRESOLVED" in text
+    assert "lognormal(median=20, sigma=0.2)" in text  # parent.reservation_bn
+    assert "§2: 1.5 x 20 = the reported ask of about 30 bn" in text  # its file comment
+    images = seen["images"]
+    assert [i["file"] for i in images] == [f for f in data["files"] if f.endswith(".png")]
+    for image in images:
+        assert image["complete"] and image["width"] > 500 and image["height"] > 250, image
+
+
+def test_browser_screenshot_shows_the_page(report: tuple[Path, dict], tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    browse(tmp_path, "--window-size=1200,2400", "--hide-scrollbars",
+           f"--screenshot={shot}", report[0].as_uri())
+    image = matplotlib.image.imread(shot)[:, :, :3]
+    assert image.shape[:2] == (2400, 1200)
+    assert image.std() > 0.05, "the screenshot is blank"
+    # the outcome colours are on screen (table swatches and the first figures)
+    for name, colour in OUTCOME_COLOURS.items():
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
+        near = np.abs(image - rgb).max(axis=2) < 0.04
+        assert near.sum() > 200, f"{name} colour {colour} not rendered"
