@@ -312,7 +312,7 @@ def summary_lines(run: SweepRun, analysis: dict[str, Any]) -> Iterator[str]:
     sweep = run.sweep
     yield (f"sweep {sweep.name} ({sweep.design}) on {run.base.name}: {len(run.rows)} points × "
            f"{sweep.runs:,} runs, seed {sweep.seed}; {run.reused} points reused")
-    if len(run.rows) <= 40:
+    if len(run.rows) <= 40 and sweep.design != "oat":
         head = "  ".join(f"{n[-28:]:>28}" for n in sweep.names)
         yield f"  {head}   P(sale)  P(shutdown)  P(unresolved)"
         for row in run.rows:

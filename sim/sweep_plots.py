@@ -69,9 +69,9 @@ def heatmap(run: SweepRun, path: Path) -> Path:
         ax.set_title(f"P({outcome}) %", loc="left", fontsize=11, color=COLOURS[outcome])
         ax.set_xlabel(_label(run, a))
     axes[0].set_ylabel(_label(run, b))
-    fig.colorbar(image, ax=axes, shrink=0.85, label="probability (%)")
     _head(fig, "How the ending moves with two parameters", run, top=0.84)
-    fig.subplots_adjust(right=0.86)
+    fig.subplots_adjust(right=0.9)
+    fig.colorbar(image, cax=fig.add_axes((0.92, 0.22, 0.012, 0.6)), label="probability (%)")
     return save_figure(fig, path)
 
 
@@ -120,7 +120,8 @@ def tornado(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
         ax.axvline(base, color="black", lw=1)
         ax.set_xlabel(f"P({outcome}) % — base {base:.1f}%; pale: input at low, dark: at high")
         ax.set_title(f"P({outcome})", loc="left", fontsize=11, color=COLOURS[outcome])
-        ax.set_xlim(0, 100)
+        ends = [v * 100 for w in swings for v in (w.at_low, w.at_high)] + [base]
+        ax.set_xlim(max(0.0, min(ends) - 12), min(100.0, max(ends) + 12))
     _head(fig, "Which inputs move the ending most? One at a time, others at base", run,
           top=1 - 0.7 / fig.get_figheight())
     return save_figure(fig, path)
@@ -141,9 +142,10 @@ def sobol(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
         ax.barh(y - 0.18, s.first[order], height=0.36, xerr=s.first_conf[order],
                 color="#E69F00", capsize=3, label="first order (S1)")
         ax.set_title(titles[s.output], loc="left", fontsize=11)
-        ax.set_xlim(min(0.0, float(np.min(s.first - s.first_conf)) - 0.05), 1.05)
+        ax.set_xlim(-0.25, 1.15)  # an index lies in [0, 1]; wider bars are noise, clipped
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_xlabel("Sobol' index (share of variance), ±95% bootstrap")
+        ax.set_xlabel("Sobol' index (share of variance), ±95% bootstrap\n"
+                      "(wide bars: too few samples for this output)")
     np.atleast_1d(axes)[0].set_yticks(y, [names[i] for i in order], fontsize=8.5)
     np.atleast_1d(axes)[0].legend(fontsize=8.5, loc="lower right")
     _head(fig, "Which inputs matter? Global sensitivity (Sobol' indices, SALib)", run,
