@@ -67,9 +67,14 @@ class Deal:
         return self.horizon if math.isnan(self.last_expired) else self.last_expired
 
     def poke(self) -> None:
-        """Tell the parent something it bargains on changed (an arrival, a deadline, a failure)."""
+        """Tell the parent something it bargains on changed (an arrival, a deadline, a failure).
+
+        While a deal is signed the parent is not bargaining, so there is nothing to tell it
+        (``fail_signed`` clears the deal before it pokes).
+        """
         proc = self.negotiator
-        if proc is not None and proc.is_alive and proc is not self.env.active_process:
+        if (self.signed is None and proc is not None and proc.is_alive
+                and proc is not self.env.active_process):
             proc.interrupt()
 
     def fail_signed(self, reason: str) -> None:
