@@ -86,7 +86,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS: dict[str, str] = {}  # name -> "module:function", e.g. "compare": "sim.compare:main"
+COMMANDS: dict[str, str] = {  # name -> "module:function"
+    "compare": "sim.compare:main",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,8 +23,6 @@ from sim.rng import BLOCK_SIZE
 from sim.sampling import sample_block, varying_inputs
 from sim.scenario import Scenario
 
-_worker: tuple[Scenario, Model, list[str]] | None = None
-
 
 def run_block(scenario: Scenario, model: Model, keep: list[str], seed: int, block: int,
               n: int) -> Results:

@@ -209,3 +209,13 @@ def test_browser_screenshot_shows_the_page(report: tuple[Path, dict], tmp_path: 
         rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)]) / 255
         near = np.abs(image - rgb).max(axis=2) < 0.04
         assert near.sum() > 200, f"{name} colour {colour} not rendered"
+
+
+def test_missing_browser_skips_here_but_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must install it"):
+        chromium()
