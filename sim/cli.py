@@ -39,6 +39,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _half_width(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0005 <= value <= 0.25:
+        raise argparse.ArgumentTypeError("must be between 0.0005 and 0.25")
+    return value
+
+
 def _workers(text: str) -> int:
     value = _count(text)
     if value > MAX_WORKERS:
@@ -78,6 +88,13 @@ def parser() -> argparse.ArgumentParser:
                    help="then tell one replication of each outcome as a dated story")
     p.add_argument("--trace-run", type=_replication, default=None, metavar="K",
                    help="then tell replication K (0-based, the row of replications.csv)")
+    p.add_argument("--precision", type=_half_width, default=None, metavar="H",
+                   help="add runs until every outcome's 95%% interval is within ±H "
+                        "(e.g. 0.005), up to --max-runs")
+    p.add_argument("--max-runs", type=_count, default=1_000_000,
+                   help="cap on runs with --precision (default 1,000,000)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the finished blocks of an interrupted run in the same --out")
     p.add_argument("--sweep", type=Path, default=None, metavar="SWEEP.yaml",
                    help="run a parameter sweep over the scenario (see scenarios/sweeps/)")
     p.add_argument("--vary", action="append", default=None, metavar="PATH=LOW:HIGH:N",
@@ -88,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, str] = {  # name -> "module:function"
     "compare": "sim.compare:main",
+    "backtest": "sim.backtest:main",
 }
 
 
@@ -116,6 +134,8 @@ def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
 
 def run_scenario(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    from sim.blockstore import BlockStore
+    from sim.files import atomic_write_json
     from sim.montecarlo import default_workers, simulate
     from sim.report import print_summary, write_outputs
     from sim.results import Run
@@ -130,10 +150,27 @@ def run_scenario(argv: list[str]) -> int:
     if args.trace_run is not None and args.trace_run >= runs:
         parser().error(f"--trace-run: replication {args.trace_run} is not among the "
                        f"{runs:,} runs (0 to {runs - 1:,})")
-    results = simulate(scenario, runs, args.seed, workers, progress=not args.quiet)
+    if args.precision is not None:
+        runs = args.max_runs
+    store = BlockStore(out / ".blocks", scenario, args.seed)
+    if not args.resume:
+        store.clear()
+    try:
+        results = simulate(scenario, runs, args.seed, workers, progress=not args.quiet,
+                           precision=args.precision, store=store)
+    except KeyboardInterrupt:
+        atomic_write_json(out / "partial.json", {
+            "partial": True, "blocks_saved": store.count(), "runs_requested": runs,
+            "seed": args.seed, "scenario": str(args.scenario), "command": ["run.py", *argv],
+            "resume": "run the same command with --resume to finish it"})
+        print(f"interrupted: {store.count()} finished blocks of replications kept in "
+              f"{store.folder}; rerun with --resume to finish", file=sys.stderr)
+        raise
     run = Run(scenario, args.scenario, results, args.seed, workers)
     command = ["run.py", *argv]
     data = write_outputs(run, out, figures=not args.no_figures, command=command)
+    store.clear()
+    (out / "partial.json").unlink(missing_ok=True)
     if not args.quiet:
         print_summary(run, data, out)
     if args.trace or args.trace_run is not None:

@@ -14,10 +14,14 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
+import numpy as np
+from scipy import stats
 from tqdm import tqdm
 
+from sim.blockstore import BlockStore
 from sim.limits import MAX_RUNS
 from sim.model import Model
+from sim.outcome import OUTCOMES
 from sim.results import Results
 from sim.rng import BLOCK_SIZE
 from sim.sampling import sample_block, varying_inputs
@@ -74,15 +78,46 @@ def iter_blocks(scenario: Scenario, seed: int, todo: list[tuple[int, int]], work
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def max_half_width(results: Results) -> float:
+    """The widest 95% Wilson interval half-width among the outcome probabilities."""
+    n = len(results)
+    p = np.bincount(results["outcome"], minlength=len(OUTCOMES)) / n
+    z = stats.norm.ppf(0.975)
+    return float(np.max(z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)))
+
+
 def simulate(scenario: Scenario, runs: int, seed: int, workers: int = 1,
-             progress: bool = False, executor: Executor | None = None) -> Results:
-    """Run ``runs`` replications of ``scenario`` from ``seed``."""
+             progress: bool = False, executor: Executor | None = None,
+             precision: float | None = None, store: BlockStore | None = None) -> Results:
+    """Run ``runs`` replications of ``scenario`` from ``seed``.
+
+    With ``precision``, ``runs`` is a cap: blocks are added until every outcome's 95%
+    interval is at most ``precision`` wide on each side. The stop is checked block by
+    block in order, so the answer is the same whatever the number of workers. With a
+    ``store``, each finished block is saved and saved blocks are reused.
+    """
     if not 1 <= runs <= MAX_RUNS:
         raise ValueError(f"runs must be between 1 and {MAX_RUNS:,}")
+    plan = blocks(runs)
     parts: list[Results] = []
-    with tqdm(total=runs, unit="run", file=sys.stderr, delay=2.0, disable=not progress,
-              desc=scenario.name[:40]) as bar:
-        for part in iter_blocks(scenario, seed, blocks(runs), workers, executor):
-            parts.append(part)
-            bar.update(len(part))
+    batch = len(plan) if precision is None else max(2, 2 * max(workers, 1))
+    with tqdm(total=None if precision else runs, unit="run", file=sys.stderr, delay=2.0,
+              disable=not progress, desc=scenario.name[:40]) as bar:
+        while len(parts) < len(plan):
+            todo = plan[len(parts):len(parts) + batch]
+            saved = [store.load(b, n) if store else None for b, n in todo]
+            missing = [t for t, part in zip(todo, saved, strict=True) if part is None]
+            fresh = iter_blocks(scenario, seed, missing, workers, executor)
+            for (b, _), part in zip(todo, saved, strict=True):
+                if part is None:
+                    part = next(fresh)
+                    if store:
+                        store.save(b, part)
+                parts.append(part)
+                bar.update(len(part))
+                if precision is not None:
+                    width = max_half_width(Results.concat(parts))
+                    bar.set_postfix_str(f"±{width:.4f} (target ±{precision})")
+                    if width <= precision:
+                        return Results.concat(parts)
     return Results.concat(parts)
