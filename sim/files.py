@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
