@@ -13,6 +13,7 @@ from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
 
+from sim.errors import ScenarioError
 from sim.limits import MAX_RUNS, MAX_WORKERS
 
 DEFAULT_RUNS = 10_000
@@ -120,8 +121,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
     """Turn a bad scenario into one line and exit code 2, and Ctrl-C into exit code 130."""
-    from sim.scenario import ScenarioError
-
     try:
         return command(argv)
     except ScenarioError as exc:

@@ -31,6 +31,7 @@ from sim.distributions import (
     Probability,
     Share,
 )
+from sim.errors import ScenarioError
 from sim.limits import MAX_BIDDERS, MAX_DEADLINES, MAX_FILE_BYTES, MAX_HORIZON_DAYS
 
 Structure = Literal["full_acquisition", "majority", "minority_partnership"]
@@ -258,8 +259,6 @@ class Scenario(Block):
         return self.start + dt.timedelta(days=int(day))
 
 
-class ScenarioError(Exception):
-    """A problem with a scenario file, already phrased as the one line a user should see."""
 
 
 def load_scenario(path: str | Path) -> Scenario:
