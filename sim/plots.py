@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
+from scipy import stats as sstats
 
 from sim import stats
 from sim.files import atomic_write_bytes
@@ -52,6 +53,15 @@ def save_figure(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def wilson_band(count: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise 95% Wilson interval of ``count / n`` (``stats.proportion``, vectorised)."""
+    z = float(sstats.norm.ppf(0.5 + stats.CONFIDENCE / 2))
+    p = np.asarray(count, dtype=float) / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
 def _dates(run: Run, days: np.ndarray) -> np.ndarray:
     start = np.datetime64(run.scenario.start, "s")
     return start + (np.asarray(days) * 86400).astype("timedelta64[s]")
@@ -81,7 +91,7 @@ def time_to_resolution(run: Run, path: Path) -> Path:
     r, s = run.results, run.scenario
     horizon = s.horizon_days
     days = np.linspace(0, horizon, 731)
-    fig, ax = plt.subplots(figsize=(9, 4.6))
+    fig, ax = plt.subplots(figsize=(9, 5.2))
     curve = stats.resolution_curve(r)
     t = np.concatenate([[0.0], curve.cdf.quantiles])
     cdf = np.concatenate([[0.0], curve.cdf.probabilities])
@@ -93,13 +103,26 @@ def time_to_resolution(run: Run, path: Path) -> Path:
     ax.step(_dates(run, t), cdf * 100, where="post", color=COLOURS["any"], lw=1.6,
             label="resolved, any outcome (Kaplan–Meier, open runs censored)")
     for code, name in ((SALE, "sale"), (SHUTDOWN, "shutdown")):
-        ax.step(_dates(run, days), stats.cumulative_incidence(r, code, days) * 100,
-                where="post", color=COLOURS[name], lw=2, label=f"ended in {name}")
-    for d in s.deadlines:
-        x = _dates(run, np.array([s.deadline_day(d)]))[0]
+        share = stats.cumulative_incidence(r, code, days)
+        band_low, band_high = wilson_band(share * len(r), len(r))
+        ax.fill_between(_dates(run, days), band_low * 100, band_high * 100, step="post",
+                        color=COLOURS[name], alpha=0.2, lw=0)
+        ax.step(_dates(run, days), share * 100, where="post", color=COLOURS[name], lw=2,
+                label=f"ended in {name} (with its 95% band)")
+    level, last = 0, -np.inf
+    for i, d in enumerate(sorted(s.deadlines, key=s.deadline_day), start=1):
+        day = s.deadline_day(d)
+        level = level + 1 if day - last < 0.03 * horizon else 0  # stagger close numbers
+        last = day
+        x = _dates(run, np.array([day]))[0]
         ax.axvline(x, color=NEUTRAL, ls="--", lw=0.9)
-        ax.text(x, 99, f" {d.id} ({d.date:%d %b %Y})", rotation=90, fontsize=8,
-                color=NEUTRAL, va="top", ha="right")
+        ax.text(x, 101.5 + 6 * level, str(i), ha="center", va="bottom", fontsize=8,
+                color="black", clip_on=False,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": NEUTRAL,
+                      "lw": 0.6})
+        ax.plot([], [], color=NEUTRAL, ls="--", lw=0.9,
+                label=f"deadline {i}: {d.id}, {d.date:%d %b %Y} ({d.on_expiry}; "
+                      f"original date)")
     ax.axvline(_dates(run, np.array([horizon]))[0], color=NEUTRAL, ls=":", lw=0.9)
     open_share = float(np.mean(r["outcome"] == 2)) * 100
     ax.text(_dates(run, np.array([horizon]))[0], 97,
@@ -108,11 +131,12 @@ def time_to_resolution(run: Run, path: Path) -> Path:
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     ax.set_ylim(0, 100)
     ax.set_ylabel("share of runs resolved (%)")
-    ax.set_xlabel(f"date (day 0 = {s.start:%d %b %Y}; dashed: original deadlines)")
+    ax.set_xlabel(f"date (day 0 = {s.start:%d %b %Y})")
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     ax.set_xlim(_dates(run, np.array([0.0]))[0], _dates(run, np.array([horizon]))[0])
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.16), ncol=2, fontsize=8.5)
-    _head(fig, "When is it resolved? Cumulative share of runs ended, by outcome", run)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.19), ncol=2, fontsize=8.5)
+    _head(fig, "When is it resolved? Cumulative share of runs ended, by outcome", run,
+          top=0.85)
     return save_figure(fig, path)
 
 
@@ -128,9 +152,12 @@ def buyers_and_prices(run: Run, path: Path) -> Path:
            np.array([winners[n].high for n in names]) * 100 - p]
     left.barh(y, p, color=COLOURS["sale"], height=0.55)
     left.errorbar(p, y, xerr=err, fmt="none", ecolor="black", capsize=4, lw=1.1)
-    for row, value, up in zip(y, p, err[1], strict=True):
-        left.text(value + up + 1, row, f"{value:.1f}%", va="center", fontsize=9)
-    left.set_xlim(0, max(10.0, float((p + err[1]).max(initial=0)) * 1.3))
+    for row, name, value, up in zip(y, names, p, err[1], strict=True):
+        w = winners[name]
+        left.text(value + up + 0.01 * left.get_xlim()[1], row,
+                  f" {value:.1f}%  [{100 * w.low:.1f}, {100 * w.high:.1f}]", va="center",
+                  fontsize=8.5)
+    left.set_xlim(0, max(10.0, float((p + err[1]).max(initial=0)) * 1.6))
     left.set_yticks(y, names)
     left.set_ylim(-0.6, max(len(names), 2) - 0.4)
     left.set_xlabel("chance of buying (% of all runs), 95% interval")
@@ -149,6 +176,11 @@ def buyers_and_prices(run: Run, path: Path) -> Path:
                    va="center")
     if not any(v.size for v in prices):
         right.text(0.5, 0.5, "no run ended in a sale", ha="center", transform=right.transAxes)
+    else:
+        everything = np.concatenate([v for v in prices if v.size])
+        lo, hi = float(everything.min()), float(everything.max())
+        pad = max(0.05 * (hi - lo), 0.05 * max(abs(hi), 1.0))
+        right.set_xlim(lo - pad, hi + 4 * pad)  # room for the labels right of the lines
     right.set_xlabel("agreed price, implied value of the business (USD bn):\n"
                      "line 10–90%, box 25–75%, tick median")
     right.set_title("At what price, given that bidder buys?", loc="left", fontsize=11)
@@ -168,18 +200,20 @@ def agreement_timing(run: Run, path: Path) -> Path:
         clipped = np.clip(rel, low, high)
         stacked = [clipped[signed & (r["outcome"] == code)] for code in range(len(OUTCOMES))]
         ax.hist(stacked, bins=bins, stacked=True, color=[COLOURS[n] for n in OUTCOMES],
-                label=[f"run ended in {n}" for n in OUTCOMES], edgecolor="white", lw=0.3)
+                label=list(OUTCOMES), edgecolor="white", lw=0.3)
         ax.axvline(0, color="black", lw=1.2)
-        ax.text(0, ax.get_ylim()[1] * 0.97, " deadline in force", fontsize=8.5, va="top")
-        ax.legend(fontsize=8.5, loc="upper left")
+        ax.text(0, ax.get_ylim()[1] * 0.97, " the deadline in force", fontsize=8.5, va="top")
+        ax.legend(fontsize=8.5, loc="upper left", title="how the run ended",
+                  title_fontsize=8.5)
         note = (f"{signed.mean():.0%} of runs reach an agreement by bargaining"
                 f" (earliest 1% folded into the first bar)")
     else:
         ax.text(0.5, 0.5, "no agreement was reached by bargaining in any run", ha="center",
                 transform=ax.transAxes)
         note = "deals agreed before the start are not counted"
-    ax.set_xlabel(f"day of the agreement minus the deadline then in force (days)\n{note}")
-    ax.set_ylabel("runs")
+    ax.set_xlabel("days from the deadline then in force to the agreement "
+                  f"(negative: before the deadline)\n{note}")
+    ax.set_ylabel("runs (agreements) per bar")
     _head(fig, "When do the parties agree, relative to the deadline?", run, top=0.84)
     return save_figure(fig, path)
 

@@ -38,6 +38,13 @@ def test_wilson_matches_scipy() -> None:
                                                                                  abs=1e-4)
 
 
+def test_figure_bands_use_the_same_wilson_interval() -> None:
+    from sim.plots import wilson_band
+
+    counts = np.array([0, 3, 50, 997, 1000])
+    assert np.allclose(wilson_band(counts, 1000), wilson(counts, 1000))
+
+
 @pytest.mark.parametrize("shared", [True, False])
 def test_paired_interval_covers_the_true_difference_95_percent_of_the_time(
         shared: bool) -> None:
