@@ -146,11 +146,11 @@ def run_scenario(argv: list[str]) -> int:
         return sweep_scenario(args, scenario, workers, argv)
     out = args.out or Path("results") / args.scenario.stem
     runs = args.runs or DEFAULT_RUNS
+    if args.precision is not None:
+        runs = args.max_runs
     if args.trace_run is not None and args.trace_run >= runs:
         parser().error(f"--trace-run: replication {args.trace_run} is not among the "
                        f"{runs:,} runs (0 to {runs - 1:,})")
-    if args.precision is not None:
-        runs = args.max_runs
     store = BlockStore(out / ".blocks", scenario, args.seed)
     if not args.resume:
         store.clear()

@@ -363,10 +363,14 @@ def run_stories(run: Run, replications: Sequence[int]) -> list[Story]:
 def traces(run: Run, examples: bool = True, replication: int | None = None) -> str:
     """The text ``--trace`` / ``--trace-run`` print: stories, one blank line apart."""
     wanted = list(example_runs(run.results["outcome"]).values()) if examples else []
-    if replication is not None and replication not in wanted:
+    missing = replication is not None and replication >= len(run.results)
+    if replication is not None and not missing and replication not in wanted:
         wanted.append(replication)
     scenario = run.scenario
     parts = [format_story(scenario, s) for s in run_stories(run, wanted)]
+    if missing:  # an adaptive run (--precision) may stop before replication K
+        parts.append(f"Replication {replication} was not run: this run has "
+                     f"{len(run.results):,} replications (0 to {len(run.results) - 1:,}).")
     if examples:
         parts.insert(0, f"Narrated runs of {scenario.name}: the first replication ending in "
                         f"each outcome (tell any other with --trace-run K).")
