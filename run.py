@@ -1,4 +1,5 @@
 """Entry point: ``python run.py scenarios/oracle.yaml`` (see README.md)."""
 from sim.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # worker processes (Dask, spawn) import this file
+    raise SystemExit(main())

@@ -66,7 +66,7 @@ def skeleton(replications: int, events: int) -> float:
     ``events`` events in all (the process start, timeouts, the process end)."""
     timeouts = max(events - 2, 1)
 
-    def process(env: simpy.Environment):  # noqa: ANN202
+    def process(env: simpy.Environment):
         for _ in range(timeouts):
             yield env.timeout(1.0)
 
@@ -78,7 +78,7 @@ def skeleton(replications: int, events: int) -> float:
     return time.perf_counter() - start
 
 
-def timed(function, *args, repeat: int = 3, **kwargs) -> float:  # noqa: ANN001
+def timed(function, *args, repeat: int = 3, **kwargs) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()

@@ -10,14 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from concurrent.futures import Executor
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from sim.cluster import dask_executor
 from sim.errors import ScenarioError
 from sim.limits import MAX_RUNS, MAX_WORKERS
 
 DEFAULT_RUNS = 10_000
 DEFAULT_SEED = 20200914
+
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 def _count(text: str) -> int:
@@ -96,6 +103,10 @@ def parser() -> argparse.ArgumentParser:
                    help="cap on runs with --precision (default 1,000,000)")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished blocks of an interrupted run in the same --out")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="run on an existing dask.distributed cluster")
+    p.add_argument("--dask-local", type=_workers, default=None, metavar="N",
+                   help="start a local Dask cluster of N worker processes and run on it")
     p.add_argument("--sweep", type=Path, default=None, metavar="SWEEP.yaml",
                    help="run a parameter sweep over the scenario (see scenarios/sweeps/)")
     p.add_argument("--vary", action="append", default=None, metavar="PATH=LOW:HIGH:N",
@@ -133,17 +144,25 @@ def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
 
 def run_scenario(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from sim.blockstore import BlockStore
-    from sim.files import atomic_write_json
-    from sim.montecarlo import default_workers, simulate
-    from sim.report import print_summary, write_outputs
-    from sim.results import Run
+    from sim.montecarlo import default_workers
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     workers = args.workers or default_workers()
+    with dask_executor(args.scheduler, args.dask_local) as executor:
+        return _run(args, argv, scenario, workers, executor)
+
+
+def _run(args: argparse.Namespace, argv: list[str], scenario: Scenario, workers: int,
+         executor: Executor | None) -> int:
+    from sim.blockstore import BlockStore
+    from sim.files import atomic_write_json
+    from sim.montecarlo import simulate
+    from sim.report import print_summary, write_outputs
+    from sim.results import Run
+
     if args.sweep or args.vary:
-        return sweep_scenario(args, scenario, workers, argv)
+        return sweep_scenario(args, scenario, workers, argv, executor)
     out = args.out or Path("results") / args.scenario.stem
     runs = args.runs or DEFAULT_RUNS
     if args.precision is not None:
@@ -156,7 +175,7 @@ def run_scenario(argv: list[str]) -> int:
         store.clear()
     try:
         results = simulate(scenario, runs, args.seed, workers, progress=not args.quiet,
-                           precision=args.precision, store=store)
+                           precision=args.precision, store=store, executor=executor)
     except KeyboardInterrupt:
         atomic_write_json(out / "partial.json", {
             "partial": True, "blocks_saved": store.count(), "runs_requested": runs,
@@ -179,8 +198,8 @@ def run_scenario(argv: list[str]) -> int:
     return 0
 
 
-def sweep_scenario(args: argparse.Namespace, scenario: object, workers: int,
-                   argv: list[str]) -> int:
+def sweep_scenario(args: argparse.Namespace, scenario: Scenario, workers: int,
+                   argv: list[str], executor: Executor | None = None) -> int:
     from sim.scenario import ScenarioError
     from sim.sweep import Sweep, load_sweep, parse_vary, run_sweep
 
@@ -198,6 +217,6 @@ def sweep_scenario(args: argparse.Namespace, scenario: object, workers: int,
             print(f"note: {args.sweep} was written for {sweep.scenario}; "
                   f"running it on {args.scenario}", file=sys.stderr)
     out = args.out or Path("results") / args.scenario.stem / sweep.name
-    run_sweep(sweep, scenario, args.scenario, out, workers,  # type: ignore[arg-type]
-              figures=not args.no_figures, quiet=args.quiet, command=["run.py", *argv])
+    run_sweep(sweep, scenario, args.scenario, out, workers, figures=not args.no_figures,
+              quiet=args.quiet, command=["run.py", *argv], executor=executor)
     return 0

@@ -18,7 +18,7 @@ import itertools
 import json
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -204,7 +204,7 @@ class SweepRun:
 
 
 def run_points(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers: int,
-               progress: bool) -> SweepRun:
+               progress: bool, executor: Executor | None = None) -> SweepRun:
     """Run every point not already saved in ``out/points/``; save each as it finishes."""
     points = design_points(sweep)
     if len(points) > MAX_SWEEP_POINTS:
@@ -230,7 +230,10 @@ def run_points(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers
         bar.update(1)
 
     tasks = {k: (base, p, sweep.runs, sweep.seed, source) for k, p in todo.items()}
-    if workers > 1 and len(tasks) > 1:
+    if executor is not None:  # e.g. Dask's: results arrive in order, each saved at once
+        for key, row in zip(tasks, executor.map(_run_point, tasks.values()), strict=True):
+            save(key, row)
+    elif workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
             futures = {pool.submit(_run_point, t): k for k, t in tasks.items()}
             for future in as_completed(futures):
@@ -338,9 +341,9 @@ def summary_lines(run: SweepRun, analysis: dict[str, Any]) -> Iterator[str]:
 
 
 def run_sweep(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers: int,
-              figures: bool = True, quiet: bool = False,
-              command: list[str] | None = None) -> dict[str, Any]:
-    run = run_points(sweep, base, base_path, out, workers, progress=not quiet)
+              figures: bool = True, quiet: bool = False, command: list[str] | None = None,
+              executor: Executor | None = None) -> dict[str, Any]:
+    run = run_points(sweep, base, base_path, out, workers, not quiet, executor)
     atomic_write_text(out / "points.csv", table_text(run))
     analysis = analyse(run, max(sweep.runs, 4000), workers)
     files = ["points.csv"]
