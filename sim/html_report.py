@@ -14,7 +14,7 @@ import base64
 import datetime as dt
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ FIGURE_CAPTIONS = {
                             "(the deadline effect).",
 }
 SKIPPED_KEYS = {"name", "description", "id"}
+NOT_ASSUMPTIONS = {"actual"}  # top-level blocks that are no input (the record, for backtests)
 _SEPARATOR = re.compile(r"^#\s*[-=#*~]{4,}\s*$")
 _COMMENT = re.compile(r"(?:^|\s)#\s?(.*)$")
 
@@ -53,8 +54,12 @@ _COMMENT = re.compile(r"(?:^|\s)#\s?(.*)$")
 
 @dataclass(frozen=True)
 class Source:
-    line: int  # 1-based line of the key in the file
+    line: int  # 1-based line of the key in its file
     comment: str
+    file: str | None = None  # the file the key comes from, when another one (``extends``)
+
+
+Lines = Callable[[yaml.Mark], Sequence[str]]  # the lines of the file a mark points into
 
 
 def _above(lines: Sequence[str], line: int) -> list[str]:
@@ -76,33 +81,36 @@ def _trailing(text: str, column: int) -> str:
     return match.group(1).strip() if match else ""
 
 
-def _comment(lines: Sequence[str], key: yaml.Node, value: yaml.Node) -> list[str]:
+def _comment(lines_of: Lines, key: yaml.Node, value: yaml.Node) -> list[str]:
+    lines = lines_of(key.start_mark)
     parts = _above(lines, key.start_mark.line)
     if isinstance(value, yaml.MappingNode) and not value.flow_style:
-        # a distribution written as a block: the comment after the colon, then its keys'
+        # a block: the comment after the colon; for a distribution, its keys' comments too
         parts.append(_trailing(lines[key.start_mark.line], key.end_mark.column))
-        for k, v in value.value:
-            parts += _comment(lines, k, v)
+        if any(str(k.value) == "dist" for k, _ in value.value):
+            for k, v in value.value:
+                parts += _comment(lines_of, k, v)
+    elif isinstance(value, yaml.SequenceNode) and not value.flow_style:
+        parts.append(_trailing(lines[key.start_mark.line], key.end_mark.column))
     else:
         end = value.end_mark
-        if end.line < len(lines):
-            parts.append(_trailing(lines[end.line], end.column))
+        value_lines = lines_of(end)
+        if end.line < len(value_lines):
+            parts.append(_trailing(value_lines[end.line], end.column))
     return [p for p in parts if p]
 
 
-def source_comments(text: str) -> dict[str, Source]:
-    """Every key of a scenario file by the key path ``uncertain_inputs`` uses (bidders and
-    deadlines by name or id), with its line and the comments on and directly above it."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    lines = text.splitlines()
+def _sources(root: yaml.Node | None, lines_of: Lines, main: str | None) -> dict[str, Source]:
     found: dict[str, Source] = {}
 
     def walk(node: yaml.Node, prefix: str) -> None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 path = f"{prefix}.{key.value}" if prefix else str(key.value)
-                found[path] = Source(key.start_mark.line + 1, " ".join(_comment(lines, key,
-                                                                                  value)))
+                name = key.start_mark.name
+                found[path] = Source(key.start_mark.line + 1,
+                                     " ".join(_comment(lines_of, key, value)),
+                                     None if name == main else name)
                 walk(value, path)
         elif isinstance(node, yaml.SequenceNode):
             for item in node.value:
@@ -113,6 +121,28 @@ def source_comments(text: str) -> dict[str, Source]:
     if root is not None:
         walk(root, "")
     return found
+
+
+def source_comments(text: str) -> dict[str, Source]:
+    """Every key of one scenario text by the key path ``uncertain_inputs`` uses (bidders
+    and deadlines by name or id), with its line and the comments on and directly above it."""
+    lines = text.splitlines()
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    return _sources(root, lambda mark: lines, root.start_mark.name if root else None)
+
+
+def file_sources(path: Path) -> dict[str, Source]:
+    """``source_comments`` of a scenario file as loaded: with ``extends``, of the merged
+    tree, each key's comment read from the file it came from (its node's mark names it)."""
+    cache: dict[str, list[str]] = {}
+
+    def lines_of(mark: yaml.Mark) -> list[str]:
+        if mark.name not in cache:
+            cache[mark.name] = Path(mark.name).read_text(encoding="utf-8").splitlines()
+        return cache[mark.name]
+
+    root = scenario_module._load_tree(path, str(path), ())
+    return _sources(root, lines_of, str(path))
 
 
 def _identifier(item: yaml.Node) -> str | None:
@@ -142,7 +172,8 @@ def _leaves(obj: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     if isinstance(obj, BaseModel) and hasattr(obj, "ppf"):
         yield prefix, obj  # a distribution
     elif isinstance(obj, BaseModel):
-        skip = getattr(scenario_module, "NOT_INPUTS", frozenset()) if not prefix else ()
+        skip = (NOT_ASSUMPTIONS | getattr(scenario_module, "NOT_INPUTS", frozenset())
+                if not prefix else set())
         for field in type(obj).model_fields:
             if field in SKIPPED_KEYS or field in skip:
                 continue
@@ -180,9 +211,8 @@ def _group(key: str) -> str:
     return parts[0] if len(parts) > 1 else "scenario"
 
 
-def assumptions(run: Run, text: str) -> list[Assumption]:
+def assumptions(run: Run, sources: dict[str, Source]) -> list[Assumption]:
     """Each input of the run's scenario: value or distribution, source comment, draws."""
-    sources = source_comments(text)
     rows = []
     for key, value in _leaves(run.scenario, ""):
         source = sources.get(key)
@@ -324,19 +354,22 @@ def _assumptions(rows: Sequence[Assumption], path: Path) -> str:
             body.append(f'<tr class="group"><td colspan="4"><code>{_e(group)}</code></td></tr>')
         if row.source is None:
             source = '<span class="default">not in the file: the schema default</span>'
-        elif row.source.comment:
-            source = (f'{_e(row.source.comment)} '
-                      f'<span class="note">(line {row.source.line})</span>')
         else:
-            source = (f'<span class="default">no comment in the file</span> '
-                      f'<span class="note">(line {row.source.line})</span>')
+            where = (f"{row.source.file}, line {row.source.line}" if row.source.file
+                     else f"line {row.source.line}")
+            said = (_e(row.source.comment) if row.source.comment
+                    else '<span class="default">no comment in the file</span>')
+            source = f'{said} <span class="note">({_e(where)})</span>'
+
         short = row.key.removeprefix(group + ".") if group != "scenario" else row.key
         body.append(f'<tr><td><code title="{_e(row.key)}">{_e(short)}</code></td>'
                     f"<td>{_e(row.value)}</td>"
                     f'<td class="num">{_e(row.sampled)}</td><td>{source}</td></tr>')
     return (f'<p class="note">Every setting of <code>{_e(path)}</code>, by its key path (the '
             f"<code>input.&lt;key&gt;</code> columns of <code>replications.csv</code>). "
-            f"“Source” is the file's own comment on or above the key; “§n” refers to a section "
+            f"“Source” is the file's own comment on or above the key (for a key inherited "
+            f"through <code>extends</code>, the comment in the file it comes from); “§n” "
+            f"refers to a section "
             f"of docs/domain.md. “Drawn” is the median and 10–90% range of the values this run "
             f'sampled.</p><table class="assumptions"><colgroup><col style="width:24%">'
             f'<col style="width:21%"><col style="width:15%"><col style="width:40%">'
@@ -358,7 +391,7 @@ def _provenance(data: dict[str, Any]) -> str:
 
 
 def render(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
-           told: Sequence[Story], text: str) -> str:
+           told: Sequence[Story], sources: dict[str, Source]) -> str:
     s = run.scenario
     deadlines = "; ".join(f"{d.id}: {d.date:%d %b %Y} ({d.on_expiry})" for d in s.deadlines)
     return f"""<!DOCTYPE html>
@@ -388,7 +421,7 @@ probabilities, through the distributions below.</p>
 <h2 id="stories">How it happens: narrated runs</h2>
 {_stories(run, told)}
 <h2 id="assumptions">Assumptions</h2>
-{_assumptions(assumptions(run, text), run.path)}
+{_assumptions(assumptions(run, sources), run.path)}
 <h2 id="provenance">Provenance</h2>
 {_provenance(data)}
 <p class="note">Beside this page: <a href="summary.json">summary.json</a> (every number
@@ -401,7 +434,7 @@ above) and <a href="replications.csv">replications.csv</a> (one row per run).</p
 def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]) -> Path:
     """Write ``report.html`` into ``out`` atomically; ``files`` are the outputs already there."""
     told = run_stories(run, list(example_runs(run.results["outcome"]).values()))
-    text = run.path.read_text(encoding="utf-8")
+    sources = file_sources(run.path)
     path = out / REPORT_NAME
-    atomic_write_text(path, render(run, data, out, files, told, text))
+    atomic_write_text(path, render(run, data, out, files, told, sources))
     return path

@@ -17,7 +17,13 @@ import pytest
 from conftest import scenario
 
 from sim import plots
-from sim.html_report import OUTCOME_COLOURS, REPORT_NAME, assumptions, source_comments
+from sim.html_report import (
+    OUTCOME_COLOURS,
+    REPORT_NAME,
+    assumptions,
+    file_sources,
+    source_comments,
+)
 from sim.montecarlo import simulate
 from sim.outcome import OUTCOMES
 from sim.report import write_outputs
@@ -79,7 +85,8 @@ def test_source_comments_are_the_comments_on_and_above_each_key() -> None:
 def test_assumptions_cover_every_input_with_its_distribution() -> None:
     s = scenario(COMMENTED)
     results = simulate(s, 200, 1)
-    rows = {a.key: a for a in assumptions(Run(s, Path("t.yaml"), results, 1, 1), COMMENTED)}
+    run = Run(s, Path("t.yaml"), results, 1, 1)
+    rows = {a.key: a for a in assumptions(run, source_comments(COMMENTED))}
     reservation = rows["parent.reservation_bn"]
     assert reservation.value == "uniform(low=1, high=2)"
     assert reservation.group == "parent"
@@ -93,6 +100,32 @@ def test_assumptions_cover_every_input_with_its_distribution() -> None:
     assert rows["committee.review_days"].source is None
     assert rows["committee.review_days"].value == "45"
     assert "name" not in rows and "parent.name" not in rows and "description" not in rows
+    # the record of a backtest case is not an assumption
+    s = scenario(COMMENTED + "actual: {outcome: sale, date: 2020-03-01, source: x}\n")
+    run = Run(s, Path("t.yaml"), results, 1, 1)
+    assert not [a for a in assumptions(run, source_comments(COMMENTED)) if "actual" in a.key]
+
+
+def test_inherited_keys_take_their_comments_from_the_file_they_come_from(
+        tmp_path: Path) -> None:
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "base.yaml").write_text(COMMENTED, encoding="utf-8")
+    child = tmp_path / "cases" / "child.yaml"
+    child.write_text(textwrap.dedent("""\
+        extends: ../base.yaml   # the base case
+        name: child
+        parent:
+          reservation_bn: 3     # the child's own number, §9
+        """), encoding="utf-8")
+    found = file_sources(child)
+    own = found["parent.reservation_bn"]
+    assert (own.comment, own.file, own.line) == ("the child's own number, §9", None, 4)
+    inherited = found["deadlines.order.date"]
+    assert inherited.comment == "§2 (order + 30 days)"
+    assert inherited.file is not None and Path(inherited.file).resolve() == (
+        tmp_path / "base.yaml").resolve()
+    assert inherited.line == 10
+    assert "extends" not in found
 
 
 def test_outcome_colours_are_the_figures_colours() -> None:
