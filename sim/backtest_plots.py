@@ -1,0 +1,149 @@
+"""Figures of a backtest (matplotlib, Agg): a reliability diagram and the forecasts beside
+what happened, each with the base rate they must beat.
+
+A reliability diagram bins every forecast probability (three per case: sale, shutdown,
+unresolved) and plots how often the outcome happened in each bin against the mean
+forecast there: a calibrated forecaster lies on the diagonal. With a dozen cases the bins
+hold a few dozen points at most, so every point carries its count and a 95% Wilson
+interval, and the counts per bin are drawn below.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sim import stats
+from sim.backtest import Scored, overall
+from sim.files import atomic_write_bytes
+from sim.outcome import OUTCOMES
+from sim.plots import COLOURS, NEUTRAL, plt  # the house colours and style
+
+BIN_EDGES = np.linspace(0.0, 1.0, 6)  # five bins of 0.2: few points, wide bins
+MODEL, BASE = "#000000", "#999999"
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def pairs(scored: Sequence[Scored], which: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every (forecast probability, happened?) pair, three per forecast."""
+    p = np.concatenate([getattr(s, which) for s in scored])
+    y = np.concatenate([np.eye(len(OUTCOMES))[s.case.scored] for s in scored])
+    return p, y
+
+
+def bins(p: np.ndarray, y: np.ndarray) -> list[tuple[float, float, float, float, int]]:
+    """Per non-empty bin: mean forecast, observed frequency, its 95% interval, count."""
+    found = []
+    index = np.clip(np.digitize(p, BIN_EDGES[1:-1]), 0, len(BIN_EDGES) - 2)
+    for b in range(len(BIN_EDGES) - 1):
+        inside = index == b
+        n = int(inside.sum())
+        if n:
+            share = stats.proportion(int(y[inside].sum()), n)
+            found.append((float(p[inside].mean()), share.probability, share.low, share.high, n))
+    return found
+
+
+def reliability(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Path:
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 7.6), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08})
+    top.plot([0, 1], [0, 1], ls="--", color=NEUTRAL, lw=1, label="perfect calibration")
+    width = 0.2 / 2.6
+    means = overall(scored)["forecasts"]
+    for which, colour, marker, offset, label in (
+            ("model", MODEL, "o", -0.5, f"dealsim (mean Brier {means['brier_model']:.3f})"),
+            ("base", BASE, "s", 0.5, f"base rate, leave-one-out "
+                                     f"(mean Brier {means['brier_base']:.3f})")):
+        found = bins(*pairs(scored, which))
+        x = np.array([f[0] for f in found])
+        obs = np.array([f[1] for f in found])
+        err = [obs - [f[2] for f in found], np.array([f[3] for f in found]) - obs]
+        top.errorbar(x, obs, yerr=err, fmt=marker + "-", color=colour, ms=7, capsize=3,
+                     lw=1.4, mfc=colour if which == "model" else "white", label=label)
+        for xi, oi, f in zip(x, obs, found, strict=True):
+            top.annotate(f"n={f[4]}", (xi, oi), textcoords="offset points",
+                         xytext=(7, -12 if which == "model" else 6), fontsize=8, color=colour)
+        centres = (BIN_EDGES[:-1] + BIN_EDGES[1:]) / 2
+        counts = np.histogram(pairs(scored, which)[0], BIN_EDGES)[0]
+        bars = bottom.bar(centres + offset * width, counts, width=width, color=colour,
+                          edgecolor=colour, fill=which == "model", lw=1.2,
+                          label="dealsim" if which == "model" else "base rate")
+        bottom.bar_label(bars, fontsize=8, padding=1)
+    top.set_xlim(0, 1)
+    top.set_ylim(-0.03, 1.03)
+    top.set_ylabel("how often it happened (observed frequency)")
+    top.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=8.5)
+    fig.text(0.01, 0.995, "Reliability: when a forecast said p, did it happen a share p "
+             "of the time?", ha="left", va="top", fontsize=12, fontweight="bold")
+    fig.text(0.01, 0.962, f"{len(scored)} forecasts × 3 outcomes, pooled in bins of 0.2 · "
+             f"error bars: 95% Wilson interval · {runs:,} runs per case · seed {seed}",
+             ha="left", va="top", fontsize=8.5, color=NEUTRAL)
+    bottom.set_ylabel("forecasts\nper bin")
+    bottom.set_xlabel("forecast probability (of sale, of shutdown, of unresolved)")
+    bottom.set_xticks(BIN_EDGES)
+    bottom.set_ylim(0, max(bottom.get_ylim()[1] * 1.25, 1))
+    bottom.legend(loc="upper right", fontsize=8, ncol=2)
+    fig.subplots_adjust(top=0.87)
+    return _save(fig, path)
+
+
+def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Path:
+    """One row per forecast: the model's and the base rate's stacked probabilities, with
+    the outcome that happened outlined."""
+    n = len(scored)
+    fig, ax = plt.subplots(figsize=(10.5, 1.4 + 0.52 * n))
+    for row, s in enumerate(scored):
+        y = n - 1 - row
+        for forecast, height, dy, alpha in ((s.model, 0.42, 0.1, 1.0),
+                                            (s.base, 0.2, -0.25, 0.55)):
+            left = 0.0
+            for k, name in enumerate(OUTCOMES):
+                happened = k == s.case.scored and forecast is s.model
+                ax.barh(y + dy, forecast[k], left=left, height=height,
+                        color=COLOURS[name], alpha=alpha,
+                        edgecolor="black" if happened else "white",
+                        lw=2.2 if happened else 0.5, zorder=3 if happened else 2)
+                if forecast is s.model and forecast[k] >= 0.08:
+                    ax.text(left + forecast[k] / 2, y + dy, f"{forecast[k]:.0%}",
+                            ha="center", va="center", fontsize=8, color="white",
+                            fontweight="bold", zorder=4)
+                left += forecast[k]
+        sc = s.scores()
+        better = sc["brier_model"] < sc["brier_base"]
+        ax.text(1.02, y, f"{OUTCOMES[s.case.scored]}\nBrier {sc['brier_model']:.2f} vs "
+                f"{sc['brier_base']:.2f}", va="center", fontsize=8,
+                color="black" if better else "#B00000", transform=ax.get_yaxis_transform())
+    labels = [f"{s.case.path.stem}" for s in scored][::-1]
+    ax.set_yticks(range(n), labels, fontsize=8.5)
+    ax.set_ylim(-0.7, n - 0.4)
+    ax.set_xlim(0, 1)
+    ax.set_xticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
+    ax.set_xlabel("probability · thick bar: dealsim · thin bar: base rate (other cases) · "
+                  "outlined: what happened by the horizon\nright: what happened, and Brier "
+                  "score of dealsim vs base rate (red where the base rate is better)",
+                  fontsize=8.5)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES]
+    ax.legend(handles, OUTCOMES, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
+              fontsize=8.5)
+    fig.text(0.01, 0.995, "Forecasts against what happened", ha="left", va="top",
+             fontsize=12.5, fontweight="bold")
+    fig.text(0.01, 0.995 - 0.3 / fig.get_figheight(),
+             f"{n} forecasts · {runs:,} runs per case · seed {seed}", ha="left", va="top",
+             fontsize=9, color=NEUTRAL)
+    fig.tight_layout(rect=(0, 0, 0.88, 1 - 0.75 / fig.get_figheight()))
+    return _save(fig, path)
+
+
+def draw_all(scored: Sequence[Scored], runs: int, seed: int, out: Path) -> list[Path]:
+    return [reliability(scored, runs, seed, out / "reliability.png"),
+            forecasts(scored, runs, seed, out / "forecasts.png")]
