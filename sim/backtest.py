@@ -12,6 +12,12 @@ variants of one case count once between them).
 Both forecasts are counts turned into probabilities with the same add-one-half (Jeffreys)
 rule, ``(count + 0.5) / (total + 1.5)``, so that no outcome gets probability 0 and an
 infinite log score from a finite sample (a few thousand runs, or nine other cases).
+
+A second, stronger bar: where every case names its ``kind`` (its reference class within
+the library: an ordered unwind, a pending deal under review, a ban), the same leave-one-out
+frequencies among the other cases of the same kind. The pooled base rate knows nothing of
+a case; the kind base rate knows what sort of case it is, which is much of what an analyst
+knows — the model has to beat it to show that its mechanics add something.
 """
 
 from __future__ import annotations
@@ -65,16 +71,17 @@ def log_score(p: Sequence[float], outcome: int) -> float:
     return float(-math.log(p[outcome]))
 
 
-def base_rate_counts(case_ids: Sequence[str], outcomes: Sequence[int],
-                     leave_out: str) -> np.ndarray:
-    """Outcome counts of every case but ``leave_out``, each case weighing one in all
-    (its dated variants share that weight), so a case never predicts itself."""
+def base_rate_counts(case_ids: Sequence[str], outcomes: Sequence[int], leave_out: str,
+                     among: set[str] | None = None) -> np.ndarray:
+    """Outcome counts of every case but ``leave_out`` (only those in ``among``, if given),
+    each case weighing one in all (its dated variants share that weight), so a case never
+    predicts itself."""
     counts = np.zeros(len(OUTCOMES))
     members: dict[str, list[int]] = {}
     for case, outcome in zip(case_ids, outcomes, strict=True):
         members.setdefault(case, []).append(outcome)
     for case, found in members.items():
-        if case != leave_out:
+        if case != leave_out and (among is None or case in among):
             counts += np.bincount(found, minlength=len(OUTCOMES)) / len(found)
     return counts
 
@@ -104,6 +111,10 @@ class Case:
     case_id: str  # actual.case, or the file name: dated variants share one
 
     @property
+    def kind(self) -> str | None:
+        return self.scenario.actual.kind if self.scenario.actual else None
+
+    @property
     def scored(self) -> int:
         return outcome_at_horizon(self.scenario)
 
@@ -114,12 +125,15 @@ class Scored:
     counts: np.ndarray  # runs ending in each outcome
     model: np.ndarray  # smoothed forecast
     base: np.ndarray  # leave-one-out base-rate forecast
+    kind_base: np.ndarray | None  # the same among cases of its kind; None: kinds not given
     seconds: float
 
     def scores(self) -> dict[str, float]:
-        k = self.case.scored
+        k, kb = self.case.scored, self.kind_base
         return {"brier_model": brier(self.model, k), "brier_base": brier(self.base, k),
-                "log_model": log_score(self.model, k), "log_base": log_score(self.base, k)}
+                "brier_kind": math.nan if kb is None else brier(kb, k),
+                "log_model": log_score(self.model, k), "log_base": log_score(self.base, k),
+                "log_kind": math.nan if kb is None else log_score(kb, k)}
 
 
 def find_cases(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -170,6 +184,7 @@ def run_cases(cases: Sequence[Case], runs: int, seed: int, workers: int,
 
     ids = [c.case_id for c in cases]
     outcomes = [c.scored for c in cases]
+    kinds = [c.kind for c in cases]
     done = []
     for i, case in enumerate(cases, 1):
         began = time.perf_counter()
@@ -178,8 +193,13 @@ def run_cases(cases: Sequence[Case], runs: int, seed: int, workers: int,
         seconds = time.perf_counter() - began
         if log is not None:
             print(f"  [{i}/{len(cases)}] {case.path.name}: {seconds:.1f} s", file=log)
+        kind_base = None
+        if None not in kinds:  # a kind base rate only when every case has its kind
+            same = {c for c, k in zip(ids, kinds, strict=True) if k == case.kind}
+            kind_base = forecast(base_rate_counts(ids, outcomes, case.case_id, same))
         done.append(Scored(case, counts, forecast(counts),
-                           forecast(base_rate_counts(ids, outcomes, case.case_id)), seconds))
+                           forecast(base_rate_counts(ids, outcomes, case.case_id)),
+                           kind_base, seconds))
     return done
 
 
@@ -199,16 +219,17 @@ def overall(scored: Sequence[Scored]) -> dict[str, dict[str, float]]:
 
 def skill(model: float, base: float) -> float:
     """Skill score 1 - model / base: above 0 the model beats the base rate."""
-    return 1.0 - model / base if base > 0 else math.nan
+    return 1.0 - model / base if base > 0 else math.nan  # NaN > 0 is False: NaN too
 
 
 # --- outputs --------------------------------------------------------------------------
 
 CSV_COLUMNS = [
     "file", "case", "name", "start", "horizon_date", "actual", "actual_date",
-    "scored_outcome", "runs", "seed", "runs_sale", "runs_shutdown", "runs_unresolved",
+    "scored_outcome", "kind", "runs", "seed", "runs_sale", "runs_shutdown", "runs_unresolved",
     "p_sale", "p_shutdown", "p_unresolved", "base_sale", "base_shutdown", "base_unresolved",
-    "brier_model", "brier_base", "log_model", "log_base"]
+    "kind_sale", "kind_shutdown", "kind_unresolved",
+    "brier_model", "brier_base", "brier_kind", "log_model", "log_base", "log_kind"]
 
 
 def csv_rows(scored: Sequence[Scored], runs: int, seed: int) -> list[dict[str, Any]]:
@@ -220,12 +241,16 @@ def csv_rows(scored: Sequence[Scored], runs: int, seed: int) -> list[dict[str, A
             "file": s.case.path.as_posix(), "case": s.case.case_id, "name": sc.name,
             "start": sc.start.isoformat(), "horizon_date": horizon_date(sc).isoformat(),
             "actual": a.outcome, "actual_date": a.date.isoformat(),
-            "scored_outcome": OUTCOMES[s.case.scored], "runs": runs, "seed": seed}
+            "scored_outcome": OUTCOMES[s.case.scored], "kind": s.case.kind or "",
+            "runs": runs, "seed": seed}
         row.update({f"runs_{o}": int(c) for o, c in zip(OUTCOMES, s.counts, strict=True)})
         row.update({f"p_{o}": round(float(p), 6) for o, p in zip(OUTCOMES, s.model, strict=True)})
         row.update({f"base_{o}": round(float(p), 6)
                     for o, p in zip(OUTCOMES, s.base, strict=True)})
-        row.update({k: round(v, 6) for k, v in s.scores().items()})
+        row.update({f"kind_{o}": "" if s.kind_base is None else round(float(p), 6)
+                    for o, p in zip(OUTCOMES, s.kind_base if s.kind_base is not None
+                                    else [math.nan] * 3, strict=True)})
+        row.update({k: "" if math.isnan(v) else round(v, 6) for k, v in s.scores().items()})
         rows.append(row)
     return rows
 
@@ -238,37 +263,46 @@ def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+def _num(value: float, width: int) -> str:
+    return f"{'—':>{width}}" if math.isnan(value) else f"{value:{width}.3f}"
+
+
 def format_table(scored: Sequence[Scored], runs: int, seed: int) -> str:
     cases = {s.case.case_id for s in scored}
     lines = [f"dealsim backtest — {len(scored)} forecasts of {len(cases)} cases · "
              f"{runs:,} runs each · seed {seed}", "",
-             f"  {'case file':<34} {'model forecast %':>17}   {'what happened':<13}"
-             f"{'Brier':>13}{'log score':>15}",
-             f"  {'':<34} {'sale':>5} {'shut':>5} {'unres':>5}   {'(at horizon)':<13}"
-             f"{'model':>7}{'base':>6}{'model':>8}{'base':>7}"]
+             f"  {'case file':<30} {'model forecast %':>17}   {'what happened':<13}"
+             f"{'Brier':>15}{'log score':>21}",
+             f"  {'':<30} {'sale':>5} {'shut':>5} {'unres':>5}   {'(at horizon)':<13}"
+             f"{'model':>7}{'base':>6}{'kind':>6}{'model':>9}{'base':>6}{'kind':>6}"]
+
+    def scores(m: dict[str, float]) -> str:
+        return (f"{_num(m['brier_model'], 7)}{_num(m['brier_base'], 6)}"
+                f"{_num(m['brier_kind'], 6)}{_num(m['log_model'], 9)}"
+                f"{_num(m['log_base'], 6)}{_num(m['log_kind'], 6)}")
+
     for s in scored:
-        sc = s.scores()
         p = s.model * 100
-        lines.append(
-            f"  {s.case.path.stem[:34]:<34} {p[0]:5.1f} {p[1]:5.1f} {p[2]:5.1f}   "
-            f"{OUTCOMES[s.case.scored]:<13}{sc['brier_model']:7.3f}{sc['brier_base']:6.3f}"
-            f"{sc['log_model']:8.3f}{sc['log_base']:7.3f}")
+        lines.append(f"  {s.case.path.stem[:30]:<30} {p[0]:5.1f} {p[1]:5.1f} {p[2]:5.1f}   "
+                     f"{OUTCOMES[s.case.scored]:<13}{scores(s.scores())}")
     means = overall(scored)
     lines.append("")
     for key, label in (("forecasts", f"mean over {len(scored)} forecasts"),
                        ("cases", f"mean over {len(cases)} cases (variants averaged)")):
-        m = means[key]
-        lines.append(f"  {label:<68}{m['brier_model']:7.3f}{m['brier_base']:6.3f}"
-                     f"{m['log_model']:8.3f}{m['log_base']:7.3f}")
+        lines.append(f"  {label:<64}{scores(means[key])}")
     m = means["cases"]
-    lines += ["", f"  skill against the base rate (1 − model/base, by case): "
-              f"Brier {skill(m['brier_model'], m['brier_base']):+.0%}, "
-              f"log score {skill(m['log_model'], m['log_base']):+.0%} "
-              "(above 0: the model is better)",
-              "  Brier: sum over the 3 outcomes of (p − y)², 0 best, 2 worst; "
+    lines += ["", "  skill (1 − model/bar, by case; above 0: the model is better): "
+              f"against the base rate Brier {skill(m['brier_model'], m['brier_base']):+.0%}, "
+              f"log {skill(m['log_model'], m['log_base']):+.0%}"]
+    if not math.isnan(m["brier_kind"]):
+        lines.append(f"{'':<64}against the kind base rate Brier "
+                     f"{skill(m['brier_model'], m['brier_kind']):+.0%}, "
+                     f"log {skill(m['log_model'], m['log_kind']):+.0%}")
+    lines += ["  Brier: sum over the 3 outcomes of (p − y)², 0 best, 2 worst; "
               "log score: −ln p(what happened), 0 best.",
-              "  base: outcome frequencies of the other cases (leave-one-out); "
-              "both forecasts smoothed (count + ½)/(n + 1½)."]
+              "  base: outcome frequencies of the other cases (leave-one-out); kind: the same "
+              "among cases of the same kind;",
+              "  every forecast smoothed (count + ½)/(n + 1½)."]
     return "\n".join(lines)
 
 
@@ -299,7 +333,9 @@ def summary(scored: Sequence[Scored], rows: Sequence[dict[str, Any]], runs: int,
         "overall": means,
         "skill_by_case": {
             "brier": skill(means["cases"]["brier_model"], means["cases"]["brier_base"]),
-            "log": skill(means["cases"]["log_model"], means["cases"]["log_base"])},
+            "log": skill(means["cases"]["log_model"], means["cases"]["log_base"]),
+            "brier_vs_kind": skill(means["cases"]["brier_model"], means["cases"]["brier_kind"]),
+            "log_vs_kind": skill(means["cases"]["log_model"], means["cases"]["log_kind"])},
         "forecasts": list(rows),
         "scenario_files": {str(p): file_sha256(p) for p in used},
         "files": files,

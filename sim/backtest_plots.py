@@ -11,6 +11,7 @@ interval, and the counts per bin are drawn below.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from sim.outcome import OUTCOMES
 from sim.plots import COLOURS, NEUTRAL, plt  # the house colours and style
 
 BIN_EDGES = np.linspace(0.0, 1.0, 6)  # five bins of 0.2: few points, wide bins
-MODEL, BASE = "#000000", "#999999"
+MODEL, BASE, KIND = "#000000", "#999999", "#CC79A7"
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -36,6 +37,8 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 def pairs(scored: Sequence[Scored], which: str) -> tuple[np.ndarray, np.ndarray]:
     """Every (forecast probability, happened?) pair, three per forecast."""
+    if which == "kind_base" and any(s.kind_base is None for s in scored):
+        return np.empty(0), np.empty(0)
     p = np.concatenate([getattr(s, which) for s in scored])
     y = np.concatenate([np.eye(len(OUTCOMES))[s.case.scored] for s in scored])
     return p, y
@@ -58,26 +61,32 @@ def reliability(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> P
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 7.6), sharex=True,
                                       gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08})
     top.plot([0, 1], [0, 1], ls="--", color=NEUTRAL, lw=1, label="perfect calibration")
-    width = 0.2 / 2.6
+    width = 0.2 / 3.6
     means = overall(scored)["forecasts"]
     for which, colour, marker, offset, label in (
-            ("model", MODEL, "o", -0.5, f"dealsim (mean Brier {means['brier_model']:.3f})"),
-            ("base", BASE, "s", 0.5, f"base rate, leave-one-out "
-                                     f"(mean Brier {means['brier_base']:.3f})")):
+            ("model", MODEL, "o", -1, f"dealsim (mean Brier {means['brier_model']:.3f})"),
+            ("base", BASE, "s", 0, f"base rate, leave-one-out "
+                                   f"(mean Brier {means['brier_base']:.3f})"),
+            ("kind_base", KIND, "^", 1, f"base rate of the case's kind "
+                                        f"(mean Brier {means['brier_kind']:.3f})")):
+        if not pairs(scored, which)[0].size:
+            continue
         found = bins(*pairs(scored, which))
         x = np.array([f[0] for f in found])
         obs = np.array([f[1] for f in found])
         err = [obs - [f[2] for f in found], np.array([f[3] for f in found]) - obs]
-        top.errorbar(x, obs, yerr=err, fmt=marker + "-", color=colour, ms=7, capsize=3,
-                     lw=1.4, mfc=colour if which == "model" else "white", label=label)
+        top.errorbar(x + offset * 0.006, obs, yerr=err, fmt=marker + "-", color=colour, ms=7,
+                     capsize=3, lw=1.4, mfc=colour if which == "model" else "white",
+                     label=label)
         for xi, oi, f in zip(x, obs, found, strict=True):
             top.annotate(f"n={f[4]}", (xi, oi), textcoords="offset points",
-                         xytext=(7, -12 if which == "model" else 6), fontsize=8, color=colour)
+                         xytext=(7, {-1: -12, 0: 6, 1: -3}[offset]), fontsize=8, color=colour)
         centres = (BIN_EDGES[:-1] + BIN_EDGES[1:]) / 2
         counts = np.histogram(pairs(scored, which)[0], BIN_EDGES)[0]
         bars = bottom.bar(centres + offset * width, counts, width=width, color=colour,
-                          edgecolor=colour, fill=which == "model", lw=1.2,
-                          label="dealsim" if which == "model" else "base rate")
+                          edgecolor=colour, fill=which != "base", lw=1.2,
+                          label={"model": "dealsim", "base": "base rate",
+                                 "kind_base": "kind base rate"}[which])
         bottom.bar_label(bars, fontsize=8, padding=1)
     top.set_xlim(0, 1)
     top.set_ylim(-0.03, 1.03)
@@ -92,7 +101,7 @@ def reliability(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> P
     bottom.set_xlabel("forecast probability (of sale, of shutdown, of unresolved)")
     bottom.set_xticks(BIN_EDGES)
     bottom.set_ylim(0, max(bottom.get_ylim()[1] * 1.25, 1))
-    bottom.legend(loc="upper right", fontsize=8, ncol=2)
+    bottom.legend(loc="upper right", fontsize=8, ncol=3)
     fig.subplots_adjust(top=0.87)
     return _save(fig, path)
 
@@ -104,8 +113,10 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
     fig, ax = plt.subplots(figsize=(10.5, 1.4 + 0.52 * n))
     for row, s in enumerate(scored):
         y = n - 1 - row
-        for forecast, height, dy, alpha in ((s.model, 0.42, 0.1, 1.0),
-                                            (s.base, 0.2, -0.25, 0.55)):
+        bars = [(s.model, 0.4, 0.14, 1.0), (s.base, 0.15, -0.17, 0.55)]
+        if s.kind_base is not None:
+            bars.append((s.kind_base, 0.15, -0.33, 0.55))
+        for forecast, height, dy, alpha in bars:
             left = 0.0
             for k, name in enumerate(OUTCOMES):
                 happened = k == s.case.scored and forecast is s.model
@@ -119,19 +130,22 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
                             fontweight="bold", zorder=4)
                 left += forecast[k]
         sc = s.scores()
-        better = sc["brier_model"] < sc["brier_base"]
+        bars_text = f"{sc['brier_base']:.2f}" + ("" if math.isnan(sc["brier_kind"])
+                                                 else f" · {sc['brier_kind']:.2f}")
+        best_bar = np.nanmin([sc["brier_base"], sc["brier_kind"]])
         ax.text(1.02, y, f"{OUTCOMES[s.case.scored]}\nBrier {sc['brier_model']:.2f} vs "
-                f"{sc['brier_base']:.2f}", va="center", fontsize=8,
-                color="black" if better else "#B00000", transform=ax.get_yaxis_transform())
+                f"{bars_text}", va="center", fontsize=8,
+                color="black" if sc["brier_model"] < best_bar else "#B00000",
+                transform=ax.get_yaxis_transform())
     labels = [f"{s.case.path.stem}" for s in scored][::-1]
     ax.set_yticks(range(n), labels, fontsize=8.5)
     ax.set_ylim(-0.7, n - 0.4)
     ax.set_xlim(0, 1)
     ax.set_xticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
-    ax.set_xlabel("probability · thick bar: dealsim · thin bar: base rate (other cases) · "
-                  "outlined: what happened by the horizon\nright: what happened, and Brier "
-                  "score of dealsim vs base rate (red where the base rate is better)",
-                  fontsize=8.5)
+    ax.set_xlabel("probability · thick bar: dealsim · thin bars: base rate of the other cases, "
+                  "then of the other cases of the same kind\noutlined: what happened by the "
+                  "horizon · right: what happened; Brier score of dealsim vs the base rates "
+                  "(red where a base rate is better)", fontsize=8.5)
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES]
     ax.legend(handles, OUTCOMES, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
               fontsize=8.5)

@@ -180,6 +180,7 @@ class Actual(Block):
     """
 
     case: Identifier | None = None  # groups dated variants of one case; None: the file alone
+    kind: Identifier | None = None  # reference class within the library (e.g. ordered_unwind)
     outcome: OutcomeName
     date: dt.date
     notes: str = ""

@@ -74,6 +74,10 @@ def test_base_rate_leaves_the_whole_case_out():
     # every case appears in the others' base rates exactly once
     for leave in set(ids):
         assert backtest.base_rate_counts(ids, outs, leave).sum() == len(set(ids)) - 1
+    # the kind base rate: only the other cases of the same kind ("a", "c" and "e" here)
+    np.testing.assert_allclose(backtest.base_rate_counts(ids, outs, "a", {"a", "c", "e"}),
+                               [0.5, 1.5, 0])
+    np.testing.assert_allclose(backtest.base_rate_counts(ids, outs, "b", {"b"}), [0, 0, 0])
 
 
 # --- the actual block -----------------------------------------------------------------
@@ -137,6 +141,7 @@ def test_every_case_file_is_a_valid_case():
     assert ids.count("tiktok-2020") == 4
     assert {"tiktok-2024", "grindr", "stayntouch", "patientslikeme", "huawei-3leaf",
             "lattice", "broadcom-qualcomm", "moneygram", "wechat"} <= set(ids)
+    assert {c.kind for c in cases} == {"app_ban", "ordered_unwind", "pending_deal"}
     for c in cases:
         a = c.scenario.actual
         assert a is not None and a.source.strip() and a.notes.strip()
@@ -227,6 +232,7 @@ def test_toy_library_scored_by_hand(tmp_path):
     assert [float(a[f"base_{o}"]) for o in OUTCOMES] == pytest.approx([0.6, 0.2, 0.2])
     assert float(a["brier_base"]) == pytest.approx(0.36 + 0.64 + 0.04)
     assert float(b["log_base"]) == pytest.approx(-math.log(0.2))  # b's base: a shutdown
+    assert a["kind"] == a["brier_kind"] == a["kind_sale"] == ""  # no kinds given: no kind bar
     data = json.loads((out / "summary.json").read_text())
     assert data["overall"]["forecasts"]["brier_model"] == pytest.approx(
         (float(a["brier_model"]) + float(b["brier_model"])) / 2, abs=1e-6)
@@ -261,11 +267,16 @@ def test_backtest_command_on_the_case_library(library_run: tuple[Path, str]) -> 
     for r in rows:
         expected = backtest.forecast(backtest.base_rate_counts(ids, outs, r["case"]))
         assert [float(r[f"base_{o}"]) for o in OUTCOMES] == pytest.approx(expected, abs=1e-6)
+        same = {x["case"] for x in rows if x["kind"] == r["kind"]}
+        expected = backtest.forecast(backtest.base_rate_counts(ids, outs, r["case"], same))
+        assert [float(r[f"kind_{o}"]) for o in OUTCOMES] == pytest.approx(expected, abs=1e-6)
+        k = OUTCOMES.index(r["scored_outcome"])
+        assert float(r["brier_kind"]) == pytest.approx(backtest.brier(expected, k), abs=1e-5)
     data = json.loads((out / "summary.json").read_text())
     assert data["runs"] == 300 and data["seed"] == 3 and "git_commit" in data
     assert str((ROOT / "scenarios/oracle.yaml").resolve()) in data["scenario_files"]
     assert set(data["files"]) == {"backtest.csv", "reliability.png", "forecasts.png"}
-    for word in ("Brier", "log score", "mean over 13 forecasts", "skill against the base rate",
+    for word in ("Brier", "log score", "mean over 13 forecasts", "against the kind base rate",
                  "tiktok-2020-09-14", "wrote"):
         assert word in stdout
 
