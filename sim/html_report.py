@@ -194,7 +194,7 @@ def _value(value: Any) -> str:
     if hasattr(value, "describe"):
         return str(value.describe())
     if value is None:
-        return "none"
+        return "null"  # as the file writes it; docs/scenario-format.md says what it means
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
