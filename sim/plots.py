@@ -93,11 +93,12 @@ def time_to_resolution(run: Run, path: Path) -> Path:
     days = np.linspace(0, horizon, 731)
     fig, ax = plt.subplots(figsize=(9, 5.2))
     curve = stats.resolution_curve(r)
-    t = np.concatenate([[0.0], curve.cdf.quantiles])
-    cdf = np.concatenate([[0.0], curve.cdf.probabilities])
+    # the curve is flat after its last event: carry it (and its band) on to the horizon
+    t = np.concatenate([[0.0], curve.cdf.quantiles, [horizon]])
+    cdf = np.concatenate([[0.0], curve.cdf.probabilities, curve.cdf.probabilities[-1:]])
     band = curve.cdf.confidence_interval(stats.CONFIDENCE)
-    low = np.concatenate([[0.0], band.low.probabilities])
-    high = np.concatenate([[0.0], band.high.probabilities])
+    low = np.concatenate([[0.0], band.low.probabilities, band.low.probabilities[-1:]])
+    high = np.concatenate([[0.0], band.high.probabilities, band.high.probabilities[-1:]])
     ax.fill_between(_dates(run, t), low * 100, high * 100, step="post", color=COLOURS["any"],
                     alpha=0.12, lw=0, label="95% confidence band (any outcome)")
     ax.step(_dates(run, t), cdf * 100, where="post", color=COLOURS["any"], lw=1.6,
@@ -125,10 +126,9 @@ def time_to_resolution(run: Run, path: Path) -> Path:
                       f"original date)")
     ax.axvline(_dates(run, np.array([horizon]))[0], color=NEUTRAL, ls=":", lw=0.9)
     open_share = float(np.mean(r["outcome"] == 2)) * 100
-    ax.text(_dates(run, np.array([horizon]))[0], 97,
-            f"horizon ({s.date_of(horizon):%d %b %Y}):\n{open_share:.0f}% of runs still open ",
-            ha="right", va="top", fontsize=8, color=NEUTRAL,
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    ax.text(_dates(run, np.array([horizon]))[0], 101.5,  # above the plot: hides no curve
+            f"horizon {s.date_of(horizon):%d %b %Y}: {open_share:.0f}% of runs still open",
+            ha="right", va="bottom", fontsize=8, color="black", clip_on=False)
     ax.set_ylim(0, 100)
     ax.set_ylabel("share of runs resolved (%)")
     ax.set_xlabel(f"date (day 0 = {s.start:%d %b %Y})")
