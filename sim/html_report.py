@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel
 
 from sim import scenario as scenario_module
+from sim.errors import ScenarioError
 from sim.files import atomic_write_text
 from sim.narrate import Story, example_runs, run_stories
 from sim.outcome import OUTCOMES
@@ -345,14 +346,16 @@ def _stories(run: Run, told: Sequence[Story]) -> str:
     return "".join(parts)
 
 
-def _assumptions(rows: Sequence[Assumption], path: Path) -> str:
+def _assumptions(rows: Sequence[Assumption], path: Path, read: bool = True) -> str:
     body = []
     group = None
     for row in rows:
         if row.group != group:
             group = row.group
             body.append(f'<tr class="group"><td colspan="4"><code>{_e(group)}</code></td></tr>')
-        if row.source is None:
+        if not read:
+            source = '<span class="default">(the file could not be read again)</span>'
+        elif row.source is None:
             source = '<span class="default">not in the file: the schema default</span>'
         else:
             where = (f"{row.source.file}, line {row.source.line}" if row.source.file
@@ -391,7 +394,7 @@ def _provenance(data: dict[str, Any]) -> str:
 
 
 def render(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
-           told: Sequence[Story], sources: dict[str, Source]) -> str:
+           told: Sequence[Story], sources: dict[str, Source] | None) -> str:
     s = run.scenario
     deadlines = "; ".join(f"{d.id}: {d.date:%d %b %Y} ({d.on_expiry})" for d in s.deadlines)
     return f"""<!DOCTYPE html>
@@ -421,7 +424,7 @@ probabilities, through the distributions below.</p>
 <h2 id="stories">How it happens: narrated runs</h2>
 {_stories(run, told)}
 <h2 id="assumptions">Assumptions</h2>
-{_assumptions(assumptions(run, sources), run.path)}
+{_assumptions(assumptions(run, sources or {}), run.path, sources is not None)}
 <h2 id="provenance">Provenance</h2>
 {_provenance(data)}
 <p class="note">Beside this page: <a href="summary.json">summary.json</a> (every number
@@ -434,7 +437,10 @@ above) and <a href="replications.csv">replications.csv</a> (one row per run).</p
 def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]) -> Path:
     """Write ``report.html`` into ``out`` atomically; ``files`` are the outputs already there."""
     told = run_stories(run, list(example_runs(run.results["outcome"]).values()))
-    sources = file_sources(run.path)
+    try:
+        sources: dict[str, Source] | None = file_sources(run.path)
+    except (OSError, yaml.YAMLError, ScenarioError):
+        sources = None  # the file changed or went since it was loaded: values without sources
     path = out / REPORT_NAME
     atomic_write_text(path, render(run, data, out, files, told, sources))
     return path

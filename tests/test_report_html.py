@@ -23,6 +23,7 @@ from sim.html_report import (
     assumptions,
     file_sources,
     source_comments,
+    write_report,
 )
 from sim.montecarlo import simulate
 from sim.outcome import OUTCOMES
@@ -252,3 +253,15 @@ def test_missing_browser_skips_here_but_fails_in_ci(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must install it"):
         chromium()
+
+
+def test_report_survives_a_scenario_file_gone_since_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "gone.yaml"
+    path.write_text(ORACLE.read_text(encoding="utf-8"), encoding="utf-8")
+    s = load_scenario(path)
+    run = Run(s, path, simulate(s, 200, 5), 5, 1)
+    data = write_outputs(run, tmp_path / "first", figures=False)
+    path.unlink()
+    write_report(run, tmp_path, data, [])
+    page = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
+    assert "could not be read again" in page and "lognormal(median=20, sigma=0.2)" in page
