@@ -8,7 +8,9 @@ are imported after the arguments are parsed, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from importlib import import_module
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.cluster import dask_executor
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, Terminated
 from sim.limits import MAX_RUNS, MAX_WORKERS
 
 DEFAULT_RUNS = 10_000
@@ -118,6 +120,7 @@ def parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, str] = {  # name -> "module:function"
     "compare": "sim.compare:main",
     "backtest": "sim.backtest:main",
+    "replay": "sim.replay:main",
 }
 
 
@@ -130,16 +133,28 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(run_scenario, argv)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
-    """Turn a bad scenario into one line and exit code 2, and Ctrl-C into exit code 130."""
+    """Turn a bad scenario into one line and exit code 2, and Ctrl-C or SIGTERM into an
+    orderly stop (finished work saved by the command's own clean-up) with exit code 130
+    or 143, as a shell reports a process ended by those signals."""
+    main_thread = threading.current_thread() is threading.main_thread()  # signal.signal's rule
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return command(argv)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def run_scenario(argv: list[str]) -> int:
@@ -173,9 +188,12 @@ def _run(args: argparse.Namespace, argv: list[str], scenario: Scenario, workers:
     store = BlockStore(out / ".blocks", scenario, args.seed)
     if not args.resume:
         store.clear()
-    try:
+    command = ["run.py", *argv]
+    try:  # until every output is written, an interrupted run keeps its blocks for --resume
         results = simulate(scenario, runs, args.seed, workers, progress=not args.quiet,
                            precision=args.precision, store=store, executor=executor)
+        run = Run(scenario, args.scenario, results, args.seed, workers)
+        data = write_outputs(run, out, figures=not args.no_figures, command=command)
     except KeyboardInterrupt:
         atomic_write_json(out / "partial.json", {
             "partial": True, "blocks_saved": store.count(), "runs_requested": runs,
@@ -184,9 +202,6 @@ def _run(args: argparse.Namespace, argv: list[str], scenario: Scenario, workers:
         print(f"interrupted: {store.count()} finished blocks of replications kept in "
               f"{store.folder}; rerun with --resume to finish", file=sys.stderr)
         raise
-    run = Run(scenario, args.scenario, results, args.seed, workers)
-    command = ["run.py", *argv]
-    data = write_outputs(run, out, figures=not args.no_figures, command=command)
     store.clear()
     (out / "partial.json").unlink(missing_ok=True)
     if not args.quiet:

@@ -28,7 +28,9 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Infinity survives the JSON that carries a scenario to the workers (a normal's default
+    # bounds); JSON's null would not validate back.
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="strings")
 
     @cached_property
     def frozen(self) -> Any:
@@ -175,6 +177,8 @@ class Beta(_Dist):
             raise ValueError("needs low < mean < high")
         m = (self.mean - self.low) / (self.high - self.low)
         v = (self.sd / (self.high - self.low)) ** 2
+        if v == 0:  # underflow: the shape parameters would divide by zero
+            raise ValueError("sd too small for this range")
         if v >= m * (1 - m):
             raise ValueError(f"sd too large for this mean (needs sd < "
                              f"{math.sqrt(m * (1 - m)) * (self.high - self.low):.4g})")

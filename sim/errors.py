@@ -4,3 +4,15 @@ command line can catch it before scipy or pydantic are loaded."""
 
 class ScenarioError(Exception):
     """A problem with a scenario (or sweep) file, already phrased as the line to show."""
+
+    def __str__(self) -> str:
+        # A key or value from the file may hold a newline or a terminal escape: show it
+        # escaped, so the message stays one printable line whatever the file holds.
+        text = super().__str__()
+        return text if text.isprintable() else "".join(
+            c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an orderly stop: a KeyboardInterrupt, so every clean-up that
+    saves finished work on Ctrl-C runs for it too; the command line exits 143, not 130."""

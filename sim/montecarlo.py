@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -61,6 +62,12 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def ignore_interrupts() -> None:
+    """Pool workers leave Ctrl-C to the main process, which saves what is finished and
+    stops them in order; otherwise each worker prints its own KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def iter_blocks(scenario: Scenario, seed: int, todo: list[tuple[int, int]], workers: int = 1,
                 executor: Executor | None = None) -> Iterator[Results]:
     """Each block's results, in block order, from a process pool, an executor (e.g. Dask's)
@@ -71,7 +78,7 @@ def iter_blocks(scenario: Scenario, seed: int, todo: list[tuple[int, int]], work
     elif workers <= 1 or len(tasks) <= 1:
         yield from map(run_task, tasks)
     else:
-        pool = ProcessPoolExecutor(min(workers, len(tasks)))
+        pool = ProcessPoolExecutor(min(workers, len(tasks)), initializer=ignore_interrupts)
         try:
             yield from pool.map(run_task, tasks)
         finally:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 PACKAGES = ("dealsim", "simpy", "numpy", "scipy", "matplotlib", "pydantic", "pyyaml")
 
@@ -37,3 +41,13 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{commit}-dirty" if dirty else commit
+
+
+def scenario_record(path: Path, scenario: BaseModel) -> dict[str, Any]:
+    """The scenario for the record, as read: its file's sha256 and text (a replay needs
+    nothing on disk, which may have changed or gone since) and the validated scenario it
+    resolved to (``extends`` merged, defaults filled in), as JSON that validates back."""
+    data = path.read_bytes()
+    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+            "content": data.decode("utf-8", errors="replace"),
+            "resolved": json.loads(scenario.model_dump_json())}

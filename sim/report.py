@@ -15,7 +15,7 @@ from sim import stats
 from sim.files import atomic_write_json
 from sim.html_report import write_report
 from sim.outcome import OUTCOMES, SALE, SHUTDOWN
-from sim.provenance import file_sha256, git_commit, versions
+from sim.provenance import git_commit, scenario_record, versions
 from sim.results import Run
 
 SUMMARY_FORMAT = 1
@@ -35,9 +35,9 @@ def summary(run: Run, command: list[str] | None = None) -> dict[str, Any]:
     prices = stats.sale_prices(r)
     return {
         "format": SUMMARY_FORMAT,
-        "scenario": {"name": s.name, "path": str(run.path), "sha256": file_sha256(run.path),
-                     "start": s.start.isoformat(), "horizon_days": s.horizon_days,
-                     "horizon_date": run.date(s.horizon_days)},
+        "scenario": {"name": s.name, "start": s.start.isoformat(),
+                     "horizon_days": s.horizon_days, "horizon_date": run.date(s.horizon_days),
+                     **scenario_record(run.path, s)},  # path, sha256, content, resolved
         "runs": len(r),
         "seed": run.seed,
         "workers": run.workers,

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import os
 import typing
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,7 +49,10 @@ def _fail(loc: tuple[str | int, ...], message: str) -> typing.NoReturn:
 
 
 class Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # Infinity (a normal's default bounds) must survive the JSON that carries a scenario to
+    # the workers: JSON's null would not validate back.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              ser_json_inf_nan="strings")
 
 
 class Court(Block):
@@ -205,6 +209,8 @@ class Scenario(Block):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        if (dt.date.max - self.start).days < self.horizon_days:  # reports give the end's date
+            _fail(("horizon_days",), f"ends after {dt.date.max}, the last date there is")
         seen: set[str] = set()
         for i, d in enumerate(self.deadlines):
             if d.date <= self.start:
@@ -283,17 +289,22 @@ STR_TAG = "tag:yaml.org,2002:str"
 
 
 def _read(path: Path, source: str) -> str:
+    # Read at most one byte past the cap: a device or pipe (/dev/zero) reports size 0.
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
             raise ScenarioError(f"{source}: file is larger than {MAX_FILE_BYTES:,} bytes")
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{source}: no such file") from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{source}: not UTF-8 text "
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(f"{source}:{line}: not UTF-8 text "
                             f"({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ScenarioError(f"{source}: cannot read ({exc.strerror})") from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{source}: cannot read "
+                            f"({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def _load_tree(path: Path, source: str,
@@ -303,11 +314,32 @@ def _load_tree(path: Path, source: str,
     return _inherit(root, source, (*chain, (path.resolve(), source)))
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing deep flow nesting (``[[[[…``) and too many values as
+    it reads: it composes some 20,000 values a second, and thousands of open brackets
+    would cost it seconds before its recursion gives up."""
+
+    composed = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.composed += 1
+        if self.composed > MAX_NODES:
+            raise ScenarioError(f"{self.name}:{self.line + 1}: more than {MAX_NODES:,} values "
+                                "(a scenario has a few hundred)")
+        return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise ScenarioError(f"{self.name}:{self.line + 1}: values nested deeper than "
+                                f"{MAX_DEPTH} levels")
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[no-untyped-call]
+
+
 def _compose(text: str, source: str) -> yaml.MappingNode:
     """The checked YAML node tree of one file; every mark names ``source``, so an error
     found after merging still points at the file (and line) its key came from."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         loader.name = source
         try:
             root = loader.get_single_node()
@@ -320,8 +352,13 @@ def _compose(text: str, source: str) -> yaml.MappingNode:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}:" if mark is not None else ""
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+            line = f"{text.count(chr(10), 0, exc.position) + 1}:"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"{source}:{line} YAML syntax error: {problem}") from None
+    except RecursionError:  # PyYAML composes recursively: [[[[…]]]] thousands deep
+        raise ScenarioError(f"{source}:{loader.line + 1}: values nested deeper than "
+                            f"{MAX_DEPTH} levels") from None
     if root is None:
         raise ScenarioError(f"{source}:1: file is empty (expected a scenario mapping)")
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
@@ -346,6 +383,10 @@ def _inherit(root: yaml.MappingNode, source: str,
              "this file's folder, e.g. ../oracle.yaml)")
     target = Path(source).parent / value.value
     shown = os.path.normpath(target)
+    try:
+        target.resolve().is_file()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a link loop
+        fail("not a usable file path (allowed: a path relative to this file's folder)")
     if any(target.resolve() == seen for seen, _ in chain):
         fail(f"cycle {' -> '.join([*(name for _, name in chain), shown])} "
              "(a file cannot extend itself, directly or through others)")
@@ -433,25 +474,35 @@ def _merge_named(base: yaml.SequenceNode, over: yaml.SequenceNode, ident: str,
 def _validate(root: yaml.MappingNode, source: str) -> Scenario:
     data = SafeConstructor().construct_document(root)
     try:
-        return Scenario.model_validate(data)
+        # Extreme numbers (1e308) overflow inside scipy while their range is checked: the
+        # check still answers, and a warning would be a second line on the user's screen.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_describe(exc.errors()[0], root, source)) from None
 
 
-MAX_NODES = 100_000  # a scenario is a few hundred nodes; far more means an alias bomb
+MAX_NODES = 20_000  # a scenario is a few hundred nodes; far more means an alias bomb
+MAX_DEPTH = 50  # a scenario nests about six levels; far more would exhaust the stack later
 
 
 def _check_nodes(root: yaml.Node, source: str) -> None:
     """Refuse what safe_load lets through silently: duplicate or non-text keys, recursive
-    aliases, and alias bombs (a few lines expanding to millions of nodes)."""
+    aliases, alias bombs (a few lines expanding to millions of nodes) and deep nesting
+    (also through aliases), which would exhaust the stack of the recursive steps after."""
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}  # levels below a node, so an alias counts its own depth
+    constructor = SafeConstructor()
     open_: set[int] = set()
 
     def fail(node: yaml.Node, path: str, problem: str) -> typing.NoReturn:
         where = f" {path}:" if path else ""
         raise ScenarioError(f"{source}:{node.start_mark.line + 1}:{where} {problem}")
 
-    def size(node: yaml.Node, path: str) -> int:
+    def size(node: yaml.Node, path: str, depth: int = 0) -> int:
+        if depth + heights.get(id(node), 0) > MAX_DEPTH:
+            fail(node, path, f"values nested deeper than {MAX_DEPTH} levels")
         if id(node) in sizes:
             return sizes[id(node)]
         if id(node) in open_:
@@ -468,13 +519,23 @@ def _check_nodes(root: yaml.Node, source: str) -> None:
                 if name in seen:
                     fail(key, where, "duplicate key (each key may appear once)")
                 seen.add(name)
-                total += size(value, where)
+                total += size(value, where, depth + 1)
         elif isinstance(node, yaml.SequenceNode):
-            total += sum(size(item, f"{path}[{i}]") for i, item in enumerate(node.value))
+            total += sum(size(item, f"{path}[{i}]", depth + 1)
+                         for i, item in enumerate(node.value))
+        elif node.tag != STR_TAG:  # 2020-02-30, !!int x: PyYAML raises plain ValueErrors
+            try:
+                constructor.construct_object(node)
+            except (ValueError, KeyError, TypeError, OverflowError) as exc:
+                kind = node.tag.rsplit(":", 1)[-1]
+                fail(node, path, f"{_shown(node.value)} is not a valid {kind} ({exc})")
         if total > MAX_NODES:
             fail(node, path, f"expands to over {MAX_NODES:,} values (alias bomb?)")
         open_.discard(id(node))
         sizes[id(node)] = total
+        children = ([v for _, v in node.value] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        heights[id(node)] = 1 + max((heights[id(c)] for c in children), default=0)
         return total
 
     size(root, "")
@@ -537,6 +598,12 @@ def _find_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _shown(value: Any) -> str:
+    """A value from the file as the error quotes it: its repr, cut short if it is long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + "…"
+
+
 def _describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
     loc = tuple(error["loc"])
     kind, ctx = error["type"], error.get("ctx") or {}
@@ -551,11 +618,13 @@ def _describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
     elif kind == "missing":
         message = "required key is missing"
     elif kind == "literal_error":
-        message = f"{error['input']!r} is not allowed (allowed: {ctx['expected']})"
+        message = f"{_shown(error['input'])} is not allowed (allowed: {ctx['expected']})"
     elif kind == "union_tag_invalid":
-        message = f"unknown distribution {ctx['tag']} (allowed: {ctx['expected_tags']})"
+        tag = str(ctx["tag"])
+        tag = tag if len(tag) <= 80 else tag[:60] + "…"
+        message = f"unknown distribution {tag} (allowed: {ctx['expected_tags']})"
     elif "input" in error and not isinstance(error["input"], dict | list):
-        message = f"{message} (got {error['input']!r})"
+        message = f"{message} (got {_shown(error['input'])})"
     where, line, dotted = _trace(root, loc)
     return f"{where}:{line}: {dotted}: {message}"
 

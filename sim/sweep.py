@@ -16,6 +16,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -32,9 +33,9 @@ from tqdm import tqdm
 from sim import discovery, overrides, sensitivity, stats
 from sim.files import atomic_write_json, atomic_write_text
 from sim.limits import MAX_RUNS, MAX_SWEEP_POINTS
-from sim.montecarlo import simulate
+from sim.montecarlo import ignore_interrupts, simulate
 from sim.outcome import OUTCOMES, SALE, SHUTDOWN
-from sim.provenance import file_sha256, git_commit, versions
+from sim.provenance import git_commit, scenario_record, versions
 from sim.results import Results
 from sim.sampling import varying_inputs
 from sim.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, _check_nodes, _locate
@@ -77,7 +78,21 @@ class Sweep(BaseModel):
                 raise ValueError(f"a grid needs 'points' for {', '.join(missing)}")
         if self.design == "sobol" and self.samples & (self.samples - 1):
             raise ValueError("sobol needs samples to be a power of 2 (e.g. 16, 32, 64)")
+        if self.point_count > MAX_SWEEP_POINTS:  # refused before the design is even built
+            raise ValueError(f"{self.point_count:,} points is over the cap of "
+                             f"{MAX_SWEEP_POINTS:,} (fewer points or samples)")
         return self
+
+    @property
+    def point_count(self) -> int:
+        """How many points the design has, without building it."""
+        if self.design == "grid":
+            return math.prod(r.points or 2 for r in self.parameters.values())
+        if self.design == "oat":
+            return 1 + 2 * len(self.parameters)
+        if self.design == "sobol":
+            return self.samples * (len(self.parameters) + 2)
+        return self.samples
 
     @property
     def names(self) -> list[str]:
@@ -140,7 +155,8 @@ def parse_vary(texts: list[str], runs: int | None, seed: int) -> Sweep:
         return Sweep(name=name[:80], design="grid", parameters=parameters,
                      runs=runs or 2000, seed=seed)
     except ValidationError as exc:
-        raise ScenarioError(f"--vary: {exc.errors()[0]['msg']}") from None
+        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"--vary: {message}") from None
 
 
 def design_points(sweep: Sweep) -> list[dict[str, float]]:
@@ -230,20 +246,40 @@ def run_points(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers
         bar.update(1)
 
     tasks = {k: (base, p, sweep.runs, sweep.seed, source) for k, p in todo.items()}
+    try:
+        _run_tasks(tasks, save, workers, executor)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the saved points are the partial result
+        bar.close()
+        saved = sum(k in done for k in keys)
+        atomic_write_json(out / "partial.json", {
+            "partial": True, "sweep": sweep.name, "points_saved": saved,
+            "points_total": len(points), "runs": sweep.runs, "seed": sweep.seed,
+            "resume": "run the same command again (--resume or not): saved points are reused"})
+        print(f"interrupted: {saved} of {len(points)} points saved in {store}; run the same "
+              "command again to finish", file=sys.stderr)
+        raise
+    bar.close()
+    rows = [{**p, **done[k]} for k, p in zip(keys, points, strict=True)]
+    return SweepRun(sweep, base, base_path, points, rows, reused)
+
+
+def _run_tasks(tasks: dict[str, Any], save: Any, workers: int,
+               executor: Executor | None) -> None:
+    """Run point tasks on an executor, a process pool or here, saving each as it ends."""
     if executor is not None:  # e.g. Dask's: results arrive in order, each saved at once
         for key, row in zip(tasks, executor.map(_run_point, tasks.values()), strict=True):
             save(key, row)
     elif workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+        pool = ProcessPoolExecutor(min(workers, len(tasks)), initializer=ignore_interrupts)
+        try:
             futures = {pool.submit(_run_point, t): k for k, t in tasks.items()}
             for future in as_completed(futures):
                 save(futures[future], future.result())
+        finally:  # on an interrupt, drop the points not started instead of running them all
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         for key, task in tasks.items():
             save(key, _run_point(task))
-    bar.close()
-    rows = [{**p, **done[k]} for k, p in zip(keys, points, strict=True)]
-    return SweepRun(sweep, base, base_path, points, rows, reused)
 
 
 def table_text(run: SweepRun) -> str:
@@ -353,13 +389,14 @@ def run_sweep(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers:
         files += [p.name for p in sweep_plots.draw_all(run, analysis, out)]
     data = {
         "sweep": sweep.model_dump(),
-        "scenario": {"name": base.name, "path": str(base_path),
-                     "sha256": file_sha256(base_path)},
+        "scenario": {"name": base.name, **scenario_record(base_path, base)},
+        "seed": sweep.seed, "runs_per_point": sweep.runs,
         "points": len(run.rows), "reused_points": run.reused,
         "analysis": _json_ready(analysis), "files": files,
         "command": command, "versions": versions(), "git_commit": git_commit(),
     }
     atomic_write_json(out / "sweep.json", data)
+    (out / "partial.json").unlink(missing_ok=True)
     if not quiet:
         print("\n".join(summary_lines(run, analysis)))
         print(f"\n  wrote {out}/: sweep.json, " + ", ".join(files))

@@ -239,7 +239,7 @@ def test_unreadable_files(tmp_path):
     binary.write_bytes("name: caf\xe9\n".encode("latin-1"))
     with pytest.raises(ScenarioError) as info:
         load_scenario(binary)
-    assert str(info.value).startswith(f"{binary}: not UTF-8 text")
+    assert str(info.value).startswith(f"{binary}:1: not UTF-8 text")
     with pytest.raises(ScenarioError) as info:
         load_scenario(tmp_path)  # a directory
     assert str(info.value).startswith(f"{tmp_path}: cannot read")
