@@ -26,7 +26,6 @@ import argparse
 import csv
 import datetime as dt
 import io
-import json
 import math
 import sys
 import time
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from sim.files import atomic_write_text
+from sim.files import atomic_write_json, atomic_write_text
 from sim.outcome import OUTCOMES, UNRESOLVED
 
 if TYPE_CHECKING:  # the schema pulls in scipy: imported when needed, so --help is instant
@@ -344,21 +343,10 @@ def summary(scored: Sequence[Scored], rows: Sequence[dict[str, Any]], runs: int,
     }
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: write null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 # --- command --------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
-    from sim.cli import _count, _seed, _workers
+    from sim.cli import add_run_options
 
     p = argparse.ArgumentParser(
         prog="run.py backtest",
@@ -367,16 +355,9 @@ def parser() -> argparse.ArgumentParser:
         epilog="Example: python run.py backtest scenarios/cases/ --runs 5000")
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH",
                    help="case files or folders (searched for *.yaml)")
-    p.add_argument("--runs", type=_count, default=DEFAULT_RUNS,
-                   help=f"replications per case (default {DEFAULT_RUNS:,})")
-    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
-                   help=f"random seed (default {DEFAULT_SEED})")
-    p.add_argument("--workers", type=_workers, default=None,
-                   help="processes (default: all cores); results do not depend on it")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                   help=f"output folder (default {DEFAULT_OUT}/)")
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--quiet", action="store_true", help="print nothing")
+    add_run_options(p, runs=DEFAULT_RUNS,
+                    runs_help=f"replications per case (default {DEFAULT_RUNS:,})",
+                    out=DEFAULT_OUT, out_help=f"output folder (default {DEFAULT_OUT}/)")
     return p
 
 
@@ -405,8 +386,7 @@ def main(argv: list[str]) -> int:
                                                             args.out)]
     data = summary(scored, rows, args.runs, args.seed, workers, ["run.py", "backtest", *argv],
                    written)
-    atomic_write_text(args.out / "summary.json",
-                      json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
+    atomic_write_json(args.out / "summary.json", data)
     if not args.quiet:
         print(format_table(scored, args.runs, args.seed))
         print(f"\n  wrote {args.out}/: summary.json, {', '.join(written)}")

@@ -10,7 +10,6 @@ interval, and the counts per bin are drawn below.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,20 +18,11 @@ import numpy as np
 
 from sim import stats
 from sim.backtest import Scored, overall
-from sim.files import atomic_write_bytes
 from sim.outcome import OUTCOMES
-from sim.plots import COLOURS, NEUTRAL, plt  # the house colours and style
+from sim.plots import COLOURS, NEUTRAL, plt, save_figure  # the house colours and style
 
 BIN_EDGES = np.linspace(0.0, 1.0, 6)  # five bins of 0.2: few points, wide bins
 MODEL, BASE, KIND = "#000000", "#999999", "#CC79A7"
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
 
 
 def pairs(scored: Sequence[Scored], which: str) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +93,7 @@ def reliability(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> P
     bottom.set_ylim(0, max(bottom.get_ylim()[1] * 1.25, 1))
     bottom.legend(loc="upper right", fontsize=8, ncol=3)
     fig.subplots_adjust(top=0.87)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Path:
@@ -155,7 +145,7 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
              f"{n} forecasts · {runs:,} runs per case · seed {seed}", ha="left", va="top",
              fontsize=9, color=NEUTRAL)
     fig.tight_layout(rect=(0, 0, 0.88, 1 - 0.75 / fig.get_figheight()))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def draw_all(scored: Sequence[Scored], runs: int, seed: int, out: Path) -> list[Path]:

@@ -76,6 +76,19 @@ def _replication(text: str) -> int:
     return value
 
 
+def add_run_options(p: argparse.ArgumentParser, runs: int | None, runs_help: str,
+                    out_help: str, out: Path | None = None) -> None:
+    """The options every command that runs replications shares."""
+    p.add_argument("--runs", type=_count, default=runs, help=runs_help)
+    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
+                   help=f"random seed: same seed, same results (default {DEFAULT_SEED})")
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="processes (default: all cores); results do not depend on it")
+    p.add_argument("--out", type=Path, default=out, help=out_help)
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument("--quiet", action="store_true", help="no summary or progress bar")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run.py",
@@ -83,17 +96,9 @@ def parser() -> argparse.ArgumentParser:
                     "and when, to whom, at what price.",
         epilog="Example: python run.py scenarios/oracle.yaml --runs 20000 --seed 7")
     p.add_argument("scenario", type=Path, help="scenario file (YAML), e.g. scenarios/oracle.yaml")
-    p.add_argument("--runs", type=_count, default=None,
-                   help=f"replications (default {DEFAULT_RUNS:,}; in a sweep, per point: "
-                        "the sweep file's runs)")
-    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
-                   help=f"random seed: same seed, same results (default {DEFAULT_SEED})")
-    p.add_argument("--workers", type=_workers, default=None,
-                   help="processes (default: all cores); results do not depend on it")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: results/<scenario file stem>/)")
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--quiet", action="store_true", help="no summary or progress bar")
+    add_run_options(p, runs=None, runs_help=f"replications (default {DEFAULT_RUNS:,}; in a "
+                    "sweep, per point: the sweep file's runs)",
+                    out_help="output folder (default: results/<scenario file stem>/)")
     p.add_argument("--trace", action="store_true",
                    help="then tell one replication of each outcome as a dated story")
     p.add_argument("--trace-run", type=_replication, default=None, metavar="K",

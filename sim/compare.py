@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import math
 import sys
 from dataclasses import dataclass
@@ -27,30 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats as sstats
 
 from sim import stats
-from sim.files import atomic_write_bytes, atomic_write_text
+from sim.files import atomic_write_json
 from sim.outcome import OUTCOMES
 from sim.provenance import file_sha256, git_commit, versions
 from sim.results import Run
 from sim.scenario import load_scenario
 
 SUMMARY_FORMAT = 1
-Z = float(sstats.norm.ppf(0.5 + stats.CONFIDENCE / 2))
 INTERVAL_METHOD = ("Newcombe (1998) hybrid score interval for paired proportions "
                    "(method 10), pairs = same replication index")
 
 
 # -- statistics -------------------------------------------------------------------------
-
-def wilson(count: np.ndarray | float, n: int, z: float = Z) -> tuple[Any, Any]:
-    """Wilson score interval, vectorised over counts (the single-probability interval)."""
-    p = np.asarray(count, dtype=float) / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
-
 
 @dataclass(frozen=True)
 class Difference:
@@ -69,7 +58,7 @@ class Difference:
                 "only_in_b": self.discordant[0], "only_in_a": self.discordant[1]}
 
 
-def paired_difference(in_a: np.ndarray, in_b: np.ndarray, z: float = Z) -> Difference:
+def paired_difference(in_a: np.ndarray, in_b: np.ndarray) -> Difference:
     """Newcombe's interval for P(B) − P(A) from paired indicators of one outcome."""
     in_a, in_b = np.asarray(in_a, bool), np.asarray(in_b, bool)
     n = in_a.size
@@ -78,7 +67,7 @@ def paired_difference(in_a: np.ndarray, in_b: np.ndarray, z: float = Z) -> Diffe
     a_only = int(np.sum(in_a & ~in_b))
     neither = n - both - b_only - a_only
     p_b, p_a = (both + b_only) / n, (both + a_only) / n
-    (l_b, l_a), (u_b, u_a) = wilson(np.array([both + b_only, both + a_only]), n, z)
+    (l_b, l_a), (u_b, u_a) = stats.wilson(np.array([both + b_only, both + a_only]), n)
     product = float(both + b_only) * (a_only + neither) * (both + a_only) * (b_only + neither)
     cross = float(both) * neither - float(b_only) * a_only
     if product == 0:
@@ -108,7 +97,7 @@ def incidence_band(days_ended: np.ndarray, runs: int,
     Every run is followed to the horizon, so by any day before it the share is a plain
     binomial proportion (no censoring inside the horizon)."""
     count = np.searchsorted(np.sort(days_ended), grid, side="right")
-    low, high = wilson(count, runs)
+    low, high = stats.wilson(count, runs)
     return count / runs, low, high
 
 
@@ -154,7 +143,7 @@ def comparison(runs: list[Run], names: list[str]) -> dict[str, Any]:
 
 
 def parser() -> argparse.ArgumentParser:
-    from sim.cli import DEFAULT_RUNS, DEFAULT_SEED, _count, _seed, _workers
+    from sim.cli import DEFAULT_RUNS, add_run_options
 
     p = argparse.ArgumentParser(
         prog="run.py compare",
@@ -163,16 +152,9 @@ def parser() -> argparse.ArgumentParser:
         epilog="Example: python run.py compare scenarios/oracle.yaml scenarios/microsoft.yaml")
     p.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO",
                    help="two or more scenario files; the first is the baseline")
-    p.add_argument("--runs", type=_count, default=DEFAULT_RUNS,
-                   help=f"replications per scenario (default {DEFAULT_RUNS:,})")
-    p.add_argument("--seed", type=_seed, default=DEFAULT_SEED,
-                   help=f"random seed shared by every scenario (default {DEFAULT_SEED})")
-    p.add_argument("--workers", type=_workers, default=None,
-                   help="processes (default: all cores); results do not depend on it")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: results/compare/<stem>-vs-<stem>/)")
-    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
-    p.add_argument("--quiet", action="store_true", help="no table or progress bar")
+    add_run_options(p, runs=DEFAULT_RUNS,
+                    runs_help=f"replications per scenario (default {DEFAULT_RUNS:,})",
+                    out_help="output folder (default: results/compare/<stem>-vs-<stem>/)")
     return p
 
 
@@ -200,27 +182,10 @@ def main(argv: list[str]) -> int:
         files = [outcomes_figure(runs, names, data, out / "outcomes.png").name,
                  resolution_figure(runs, names, out / "time_to_resolution.png").name]
     data.update(files=files, versions=versions(), git_commit=git_commit())
-    write_json(out / "summary.json", data)
+    atomic_write_json(out / "summary.json", data)
     if not args.quiet:
         print(format_comparison(data, out))
     return 0
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    import json
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        return value
-
-    atomic_write_text(path, json.dumps(clean(data), indent=2, allow_nan=False) + "\n")
 
 
 def _pct(p: float) -> str:
@@ -282,16 +247,6 @@ MARKER_NAMES = ("triangles", "diamonds", "squares", "up-triangles", "circles", "
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))
 
 
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
-
-
 def _head(fig: Any, title: str, runs: list[Run], names: list[str], top: float) -> None:
     from sim.plots import NEUTRAL
 
@@ -310,7 +265,7 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    from sim.plots import COLOURS, NEUTRAL
+    from sim.plots import COLOURS, NEUTRAL, save_figure
 
     m = len(runs)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.6 + 0.9 * m),
@@ -365,7 +320,7 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
     left.set_ylim(-0.6, len(OUTCOMES) - 0.4)
     _head(fig, f"How does it end? {' vs '.join(names)}", runs, names,
           top=1 - 0.75 / fig.get_figheight())
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def resolution_figure(runs: list[Run], names: list[str], path: Path) -> Path:
@@ -374,7 +329,7 @@ def resolution_figure(runs: list[Run], names: list[str], path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from sim.plots import COLOURS, NEUTRAL
+    from sim.plots import COLOURS, NEUTRAL, save_figure
 
     horizon = max(r.scenario.horizon_days for r in runs)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), sharey=True)
@@ -413,7 +368,7 @@ def resolution_figure(runs: list[Run], names: list[str], path: Path) -> Path:
                ncol=min(2, len(runs)), fontsize=8.5, handlelength=3)
     _head(fig, "When is it resolved? " + " vs ".join(names), runs, names,
           top=1 - 0.75 / fig.get_figheight())
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main(sys.argv[1:]))

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 import numpy as np
-from scipy import stats
 from tqdm import tqdm
 
+from sim import stats
 from sim.blockstore import BlockStore
 from sim.limits import MAX_RUNS
 from sim.model import Model
@@ -87,10 +87,9 @@ def iter_blocks(scenario: Scenario, seed: int, todo: list[tuple[int, int]], work
 
 def max_half_width(results: Results) -> float:
     """The widest 95% Wilson interval half-width among the outcome probabilities."""
-    n = len(results)
-    p = np.bincount(results["outcome"], minlength=len(OUTCOMES)) / n
-    z = stats.norm.ppf(0.975)
-    return float(np.max(z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)))
+    counts = np.bincount(results["outcome"], minlength=len(OUTCOMES))
+    low, high = stats.wilson(counts, len(results))
+    return float(np.max(high - low) / 2)
 
 
 def simulate(scenario: Scenario, runs: int, seed: int, workers: int = 1,

@@ -15,7 +15,6 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import stats as sstats
 
 from sim import stats
 from sim.files import atomic_write_bytes
@@ -51,15 +50,6 @@ def save_figure(fig: plt.Figure, path: Path) -> Path:
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return path
-
-
-def wilson_band(count: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise 95% Wilson interval of ``count / n`` (``stats.proportion``, vectorised)."""
-    z = float(sstats.norm.ppf(0.5 + stats.CONFIDENCE / 2))
-    p = np.asarray(count, dtype=float) / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _dates(run: Run, days: np.ndarray) -> np.ndarray:
@@ -105,7 +95,7 @@ def time_to_resolution(run: Run, path: Path) -> Path:
             label="resolved, any outcome (Kaplan–Meier, open runs censored)")
     for code, name in ((SALE, "sale"), (SHUTDOWN, "shutdown")):
         share = stats.cumulative_incidence(r, code, days)
-        band_low, band_high = wilson_band(share * len(r), len(r))
+        band_low, band_high = stats.wilson(share * len(r), len(r))
         ax.fill_between(_dates(run, days), band_low * 100, band_high * 100, step="post",
                         color=COLOURS[name], alpha=0.2, lw=0)
         ax.step(_dates(run, days), share * 100, where="post", color=COLOURS[name], lw=2,

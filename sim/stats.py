@@ -40,6 +40,15 @@ def proportion(count: int, runs: int) -> Proportion:
     return Proportion(int(count), int(runs), count / runs, float(ci.low), float(ci.high))
 
 
+def wilson(count: np.ndarray | float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``proportion``'s Wilson interval, vectorised over counts (bands, stopping rules)."""
+    z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    p = np.asarray(count, dtype=float) / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
 def outcome_probabilities(results: Results) -> dict[str, Proportion]:
     counts = np.bincount(results["outcome"], minlength=len(OUTCOMES))
     return {name: proportion(counts[i], len(results)) for i, name in enumerate(OUTCOMES)}

@@ -13,10 +13,11 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from sim.compare import labels, main, paired_difference, wilson
+from sim.compare import labels, main, paired_difference
 from sim.montecarlo import simulate
 from sim.outcome import OUTCOMES
 from sim.scenario import load_scenario
+from sim.stats import wilson
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "scenarios" / "oracle.yaml"
@@ -36,13 +37,6 @@ def test_wilson_matches_scipy() -> None:
         low, high = wilson(k, n)
         assert low == pytest.approx(ci.low, abs=1e-4) and high == pytest.approx(ci.high,
                                                                                  abs=1e-4)
-
-
-def test_figure_bands_use_the_same_wilson_interval() -> None:
-    from sim.plots import wilson_band
-
-    counts = np.array([0, 3, 50, 997, 1000])
-    assert np.allclose(wilson_band(counts, 1000), wilson(counts, 1000))
 
 
 @pytest.mark.parametrize("shared", [True, False])
