@@ -266,6 +266,8 @@ def _within(low: float, high: float, what: str, open_low: bool = False) -> After
 
     def check(d: _Dist) -> _Dist:
         s_low, s_high = d.support()
+        if math.isnan(s_low) or math.isnan(s_high):  # e.g. a uniform over ±1.7e308: inf - inf
+            raise ValueError("its range overflows (parameters too large to compute with)")
         at_low = open_low and float(d.ppf(np.array([1e-12]))[0]) <= low
         if s_low < low or s_high > high or at_low:
             raise ValueError(f"{what}, but this one ranges over [{s_low:g}, {s_high:g}]"

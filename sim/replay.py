@@ -138,7 +138,7 @@ def likely_causes(recorded: dict[str, Any], now: dict[str, Any]) -> list[str]:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     record = read_record(args.summary)
-    from sim.files import _plain
+    from sim.files import _plain, atomic_write_text
     from sim.montecarlo import default_workers, simulate
     from sim.report import summary
     from sim.results import Run
@@ -155,7 +155,7 @@ def main(argv: list[str]) -> int:
     results = simulate(scenario, runs, seed, workers, progress=not args.quiet)
     with tempfile.TemporaryDirectory() as folder:  # summary() reads the scenario's file
         path = Path(folder) / Path(record["scenario"]["path"]).name
-        path.write_text(record["scenario"]["content"], encoding="utf-8")
+        atomic_write_text(path, record["scenario"]["content"])
         now = json.loads(json.dumps(_plain(summary(Run(scenario, path, results, seed,
                                                            workers)))))
     found = differences(record, now)
@@ -164,7 +164,8 @@ def main(argv: list[str]) -> int:
         print(f"identical: all {count} recorded numbers match (outcome counts, probabilities "
               "and intervals, time quantiles, buyers, prices, extensions, injunctions)")
         return 0
-    print(f"DIFFERENT: {len(found)} recorded numbers differ", file=sys.stderr)
+    many = "numbers differ" if len(found) > 1 else "number differs"
+    print(f"DIFFERENT: {len(found)} recorded {many}", file=sys.stderr)
     for line in found[:SHOWN]:
         print(f"  {line}", file=sys.stderr)
     if len(found) > SHOWN:

@@ -335,7 +335,7 @@ class _Loader(yaml.SafeLoader):
         super().fetch_flow_collection_start(TokenClass)  # type: ignore[no-untyped-call]
 
 
-def _compose(text: str, source: str) -> yaml.MappingNode:
+def _compose(text: str, source: str, what: str = "scenario") -> yaml.MappingNode:
     """The checked YAML node tree of one file; every mark names ``source``, so an error
     found after merging still points at the file (and line) its key came from."""
     try:
@@ -360,7 +360,7 @@ def _compose(text: str, source: str) -> yaml.MappingNode:
         raise ScenarioError(f"{source}:{loader.line + 1}: values nested deeper than "
                             f"{MAX_DEPTH} levels") from None
     if root is None:
-        raise ScenarioError(f"{source}:1: file is empty (expected a scenario mapping)")
+        raise ScenarioError(f"{source}:1: file is empty (expected a {what} mapping)")
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise ScenarioError(f"{source}:1: top level must be a mapping of keys, "
                             f"not {type(data).__name__}")
@@ -513,7 +513,7 @@ def _check_nodes(root: yaml.Node, source: str) -> None:
             seen: set[str] = set()
             for key, value in node.value:
                 name = str(key.value)
-                where = f"{path}.{name}" if path else name
+                where = f"{path}.{_key(name)}" if path else _key(name)
                 if key.tag != "tag:yaml.org,2002:str":
                     fail(key, where, "keys must be text (quote it)")
                 if name in seen:
@@ -565,13 +565,13 @@ def _trace(root: yaml.Node, loc: tuple[str | int, ...]) -> tuple[str, int, str]:
                 line, where = child.start_mark.line + 1, child.start_mark.name
         if child is None:
             if isinstance(part, str) and part not in DISTRIBUTIONS:
-                parts.append(part)  # a missing key: name it, point at its parent
+                parts.append(_key(part))  # a missing key: name it, point at its parent
             continue  # a distribution's type tag is no key of the file
         if isinstance(node, _NamedList) and isinstance(part, int):
             part = _item_id(child, node.ident) or part
             parts.append(f"[{part}]")
         else:
-            parts.append(f"[{part}]" if isinstance(part, int) else part)
+            parts.append(f"[{part}]" if isinstance(part, int) else _key(part))
         node = child
     dotted = ".".join(parts).replace(".[", "[") or "(top level)"
     return where, line, dotted
@@ -596,6 +596,11 @@ def _find_model(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+def _key(name: str) -> str:
+    """A key as an error names it: quoted when blank or padded, else it would not show."""
+    return name if name and name.strip() == name else repr(name)
 
 
 def _shown(value: Any) -> str:

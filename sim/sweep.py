@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from scipy.stats import qmc
 from tqdm import tqdm
+from yaml.constructor import SafeConstructor
 
 from sim import discovery, overrides, sensitivity, stats
 from sim.files import atomic_write_json, atomic_write_text
@@ -38,7 +38,7 @@ from sim.outcome import OUTCOMES, SALE, SHUTDOWN
 from sim.provenance import git_commit, scenario_record, versions
 from sim.results import Results
 from sim.sampling import varying_inputs
-from sim.scenario import MAX_FILE_BYTES, Scenario, ScenarioError, _check_nodes, _locate
+from sim.scenario import Scenario, ScenarioError, _compose, _locate, _read
 
 Design = Literal["grid", "lhs", "sobol_points", "oat", "sobol"]
 OUTPUTS = ("p_sale", "p_shutdown", "days_median")
@@ -105,26 +105,10 @@ class Sweep(BaseModel):
 
 def load_sweep(path: Path) -> Sweep:
     source = str(path)
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{source}: file is larger than {MAX_FILE_BYTES:,} bytes")
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        if root is None:
-            raise ScenarioError(f"{source}:1: file is empty (expected a sweep mapping)")
-        _check_nodes(root, source)
-        data = yaml.safe_load(text)
-    except FileNotFoundError:
-        raise ScenarioError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{source}: cannot read ({exc})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"{mark.line + 1}:" if mark is not None else ""
-        raise ScenarioError(f"{source}:{line} YAML syntax error: "
-                            f"{getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{source}:1: top level must be a mapping of keys")
+    # The scenario loader's reading and checks: bounded read, safe YAML, no duplicate keys,
+    # alias bombs, deep nesting or control characters, each one line with its place.
+    root = _compose(_read(path, source), source, "sweep")
+    data = SafeConstructor().construct_document(root)
     data.setdefault("name", path.stem)
     try:
         return Sweep.model_validate(data)

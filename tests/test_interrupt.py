@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -149,3 +150,18 @@ def test_interrupted_sweep_keeps_its_points_and_resumes_exactly(tmp_path: Path) 
     assert not (out / "partial.json").exists()
     assert json.loads((out / "sweep.json").read_text())["reused_points"] == saved
     assert (out / "points.csv").read_bytes() == (whole / "points.csv").read_bytes()
+
+
+WRITES = re.compile(r"\.write_(text|bytes)\(|\bopen\([^)]*['\"][wax]b?\+?['\"]|os\.fdopen|"
+                    r"savefig\((?!buffer)|np\.savez?(_compressed)?\((?!buffer)|shutil\.copy|"
+                    r"json\.dump\(")
+
+
+def test_every_output_goes_through_the_atomic_writers() -> None:
+    """A file is written only by ``sim.files`` (a temporary file, then a rename); figures
+    and arrays are rendered into memory first."""
+    for path in sorted((ROOT / "sim").rglob("*.py")):
+        if path.name == "files.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            assert not WRITES.search(line), f"sim/{path.name}:{number}: {line.strip()}"

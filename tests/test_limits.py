@@ -184,3 +184,17 @@ def test_sweep_point_cap_before_any_work(tmp_path: Path) -> None:
     assert vary.returncode == 2 and "Traceback" not in vary.stderr
     assert vary.stderr.strip() == ("error: --vary: 1,000,000 points is over the "
                                    "cap of 20,000 (fewer points or samples)")
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("design: grid\nparameters: " + "[" * 5000 + "]" * 5000 + "\n", ":2: values nested deeper"),
+    ("", ":1: file is empty (expected a sweep mapping)"),
+    ("design: grid\ndesign: lhs\n", ":2: design: duplicate key"),
+    ("design: !!python/name:os.system\n", ":1: YAML syntax error: could not determine"),
+])
+def test_sweep_files_get_the_same_safe_loading(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert str(info.value).startswith(f"{path}{says}"), str(info.value)
