@@ -126,3 +126,26 @@ def assert_outcomes(results: Results, exact: dict[int, float], level: float = 0.
             assert k == round(p * n), f"{names[code]} must be exactly {p}, got {k}/{n}"
         else:
             assert_proportion(k, n, p, names[code], level)
+
+
+def deadline_effect_scenario(exponent: float) -> Scenario:
+    """One bidder bargaining against a ban on day 120, both conceding with ``exponent``."""
+    return scenario(f"""
+        name: deadline effect
+        start: {day(0)}
+        horizon_days: 365
+        deadlines:
+          - id: ban
+            date: {day(120)}
+        court: {{sue_probability: 0}}
+        parent:
+          name: P
+          reservation_bn: {{dist: lognormal, median: 30, sigma: 0.2}}
+          aspiration_multiple: 1.5
+          concession_exponent: {exponent}
+        bidders:
+          - name: B
+            valuation_bn: {{dist: uniform, low: 30, high: 50}}
+            opening_fraction: 0.6
+            concession_exponent: {exponent}
+    """)

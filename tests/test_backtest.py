@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib.image
 import numpy as np
 import pytest
-from conftest import ROOT, day, realistic, run, scenario, scenario_from
+from conftest import ROOT, deadline_effect_scenario, realistic, run, scenario_from
 
 from sim import backtest
 from sim.outcome import OUTCOMES, SALE, SHUTDOWN, UNRESOLVED
@@ -320,25 +320,7 @@ def test_scenarios_without_actual_are_not_cases(tmp_path: Path) -> None:
 def _agreement_histogram(exponent: float, runs: int = 2000) -> np.ndarray:
     """Agreement days of a one-bidder bargain against a deadline on day 120, in six bins
     of 20 days; both sides concede with the same exponent."""
-    s = scenario(f"""
-        name: deadline effect
-        start: {day(0)}
-        horizon_days: 365
-        deadlines:
-          - id: ban
-            date: {day(120)}
-        court: {{sue_probability: 0}}
-        parent:
-          name: P
-          reservation_bn: {{dist: lognormal, median: 30, sigma: 0.2}}
-          aspiration_multiple: 1.5
-          concession_exponent: {exponent}
-        bidders:
-          - name: B
-            valuation_bn: {{dist: uniform, low: 30, high: 50}}
-            opening_fraction: 0.6
-            concession_exponent: {exponent}
-    """)
+    s = deadline_effect_scenario(exponent)
     agreed = run(s, runs, 5)["agreement_day"]
     agreed = agreed[~np.isnan(agreed)]
     assert len(agreed) > runs / 2 and agreed.max() <= 120

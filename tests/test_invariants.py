@@ -12,7 +12,15 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from conftest import day, realistic, run, scenario, scenario_from, shares
+from conftest import (
+    day,
+    deadline_effect_scenario,
+    realistic,
+    run,
+    scenario,
+    scenario_from,
+    shares,
+)
 
 from sim.outcome import SALE, SHUTDOWN, UNRESOLVED
 from sim.scenario import STRUCTURES
@@ -220,25 +228,7 @@ def test_higher_follows_probability_never_lowers_p_sale():
 
 
 def _deadline_effect(exponent: float):
-    s = scenario(f"""
-        name: deadline effect
-        start: {day(0)}
-        horizon_days: 365
-        deadlines:
-          - id: ban
-            date: {day(120)}
-        court: {{sue_probability: 0}}
-        parent:
-          name: P
-          reservation_bn: {{dist: lognormal, median: 30, sigma: 0.2}}
-          aspiration_multiple: 1.5
-          concession_exponent: {exponent}
-        bidders:
-          - name: B
-            valuation_bn: {{dist: uniform, low: 30, high: 50}}
-            opening_fraction: 0.6
-            concession_exponent: {exponent}
-    """)
+    s = deadline_effect_scenario(exponent)
     res = run(s, 2000, 5)
     rel = res["agreement_vs_deadline"]
     rel = rel[~np.isnan(rel)]
