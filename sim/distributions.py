@@ -88,17 +88,22 @@ class Uniform(_Dist):
         return stats.uniform(loc=self.low, scale=self.high - self.low)
 
 
-class Triangular(_Dist):
-    dist: Literal["triangular"]
+class _ThreePoint(_Dist):
+    """Low, most likely, high: how analysts give a judgement."""
+
     low: Finite
     mode: Finite
     high: Finite
 
     @model_validator(mode="after")
-    def _order(self) -> Triangular:
+    def _order(self) -> _ThreePoint:
         if not (self.low <= self.mode <= self.high and self.low < self.high):
             raise ValueError("needs low <= mode <= high and low < high")
         return self
+
+
+class Triangular(_ThreePoint):
+    dist: Literal["triangular"]
 
     @cached_property
     def frozen(self) -> Any:
@@ -106,20 +111,11 @@ class Triangular(_Dist):
         return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width)
 
 
-class Pert(_Dist):
+class Pert(_ThreePoint):
     """Beta-PERT: the three-point estimate analysts give (low, most likely, high)."""
 
     dist: Literal["pert"]
-    low: Finite
-    mode: Finite
-    high: Finite
     lamb: Positive = 4.0
-
-    @model_validator(mode="after")
-    def _order(self) -> Pert:
-        if not (self.low <= self.mode <= self.high and self.low < self.high):
-            raise ValueError("needs low <= mode <= high and low < high")
-        return self
 
     @cached_property
     def frozen(self) -> Any:
