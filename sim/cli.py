@@ -8,6 +8,7 @@ are imported after the arguments are parsed, so ``--help`` answers at once.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim.cluster import dask_executor
 from sim.errors import ScenarioError, Terminated
@@ -29,51 +30,28 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= MAX_RUNS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_RUNS:,}")
-    return value
+def _bounded(kind: type[int] | type[float], low: float, high: float,
+             allowed: str) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` in [low, high], else one clear message."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            word = "whole number" if kind is int else "number"
+            raise argparse.ArgumentTypeError(f"not a {word}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {allowed}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError("must be between 0 and 2**63 - 1")
-    return value
-
-
-def _half_width(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0005 <= value <= 0.25:
-        raise argparse.ArgumentTypeError("must be between 0.0005 and 0.25")
-    return value
-
-
-def _workers(text: str) -> int:
-    value = _count(text)
-    if value > MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_WORKERS}")
-    return value
-
-
-def _replication(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more (replications count from 0)")
-    return value
+_count = _bounded(int, 1, MAX_RUNS, f"between 1 and {MAX_RUNS:,}")
+_seed = _bounded(int, 0, 2**63 - 1, "between 0 and 2**63 - 1")
+_half_width = _bounded(float, 0.0005, 0.25, "between 0.0005 and 0.25")
+_workers = _bounded(int, 1, MAX_WORKERS, f"between 1 and {MAX_WORKERS}")
+_replication = _bounded(int, 0, math.inf, "0 or more (replications count from 0)")
 
 
 def add_run_options(p: argparse.ArgumentParser, runs: int | None, runs_help: str,
