@@ -276,6 +276,8 @@ def _within(low: float, high: float, what: str, open_low: bool = False) -> After
 Probability = Annotated[Dist, _within(0.0, 1.0, "must lie in [0, 1]")]
 Share = Probability
 Days = Annotated[Dist, _within(0.0, math.inf, "must be >= 0 days")]
+# Days relative to a date, before (negative) or after it, within ten years either way.
+OffsetDays = Annotated[Dist, _within(-3650.0, 3650.0, "must lie within 3650 days either side")]
 PositiveDays = Annotated[Dist, _within(0.0, math.inf, "must be > 0 days", open_low=True)]
 Money = Annotated[Dist, _within(0.0, math.inf, "must be > 0 (USD bn)", open_low=True)]
 Exponent = Annotated[Dist, _within(0.0, math.inf, "must be > 0", open_low=True)]

@@ -1,9 +1,15 @@
 """One replication: build the simpy environment and the actors, run, return an ``Outcome``.
 
 ``Model`` is built once per scenario and holds only what does not vary between
-replications (keys, structure); ``Model.run(values)`` plays one replication from its
-sampled values. ``decision_keys`` lists the uniform draws the actors consume, so the
-sampler can draw them in vectorised blocks: no random number is generated inside simpy.
+replications (keys, structure, stream sizes); ``Model.run(values, draws)`` plays one
+replication from its sampled values. Two kinds of draws feed it, both drawn by the
+sampler in vectorised blocks, so that no random number is generated inside simpy:
+
+- ``values``: every scenario input, once per replication, and the few latent uniforms
+  drawn once (the home government's stance, the parent's structure draws);
+- ``draws``: per-occurrence streams, ``occurrences(scenario)`` sized from the scenario's
+  own caps: each duration (a review, an extension, a ruling ...) and each decision's
+  uniform, the k-th occurrence always from the k-th stream of its key.
 """
 
 from __future__ import annotations
@@ -12,50 +18,123 @@ import math
 from typing import Any
 
 import simpy
+from scipy.special import ndtr, ndtri
 
-from sim.actors.approval import approval
+from sim.actors.approval import approval, fresh_review
+from sim.actors.authority import authority
 from sim.actors.bidder import BidderTerms, bidder
-from sim.actors.deadline import DeadlineTerms, deadline
-from sim.actors.deal import Deal
+from sim.actors.court import SuitTerms, suit
+from sim.actors.deal import Deal, Tier
 from sim.actors.parent import ParentTerms, negotiate, sign
-from sim.outcome import SALE, UNRESOLVED, Outcome
-from sim.scenario import STRUCTURES, Scenario
+from sim.actors.politics import EventTerms, event
+from sim.outcome import SALE, Outcome
+from sim.scenario import STRUCTURES, Instrument, Scenario, instrument_key
 
-BIDDER_DECISIONS = ("investigation", "review_extension", "mitigation", "president", "licence")
+BIDDER_DECISIONS = ("investigation", "review_extension", "mitigation", "president", "finalise",
+                    "licence")
+SUIT_DECISIONS = ("sue", "ruling", "appeal", "reversal", "vacatur")
+# Durations drawn afresh for every occurrence, by the input key they are drawn from.
+FILING_DURATIONS = ("committee.review_days", "committee.investigation_days",
+                    "committee.extension_days", "committee.mitigation_days",
+                    "president.decision_days", "president.in_concept.window_days",
+                    "president.abandon_days", "home_government.decision_days", "closing.days")
+LATENT = ("home_government.draw.stance", *(f"parent.draw.accepts.{s}" for s in STRUCTURES))
 
 
 def bidder_key(name: str) -> str:
     return f"bidders.{name}"
 
 
-def deadline_key(deadline_id: str) -> str:
-    return f"deadlines.{deadline_id}"
+def has_court(instrument: Instrument) -> bool:
+    return instrument.kind in ("service_ban", "divestiture_order")
+
+
+def court_prefix(instrument: Instrument) -> str:
+    return f"instruments.{instrument.id}.court" if instrument.court else "court"
 
 
 def decision_keys(scenario: Scenario) -> list[str]:
-    """Every uniform draw a replication may consume, keyed by the actor it decides for."""
-    keys = [f"parent.draw.accepts.{s}" for s in STRUCTURES]
+    """The uniforms drawn once per replication (kept with ``values``)."""
+    return list(LATENT)
+
+
+def occurrences(scenario: Scenario) -> dict[str, int]:
+    """Every per-occurrence stream and how many occurrences one replication may use.
+
+    Each count is a bound the model cannot exceed: deals signed are at most the bidders
+    plus the fresh reviews; an authority decides at most once per extension, forbearance
+    and end, plus once per thing that can make it look again (a failed deal, a lifted
+    injunction or remand, a political event).
+    """
+    fresh = sum(e.fresh_review for e in scenario.politics)
+    filings = len(scenario.bidders) + fresh + 1
+    found = {key: filings for key in FILING_DURATIONS}
     for b in scenario.bidders:
-        keys += [f"{bidder_key(b.name)}.draw.{d}" for d in BIDDER_DECISIONS]
-    for d in scenario.deadlines:
-        k = deadline_key(d.id)
-        keys += [f"{k}.draw.extend.{i}" for i in range(d.extension.max_extensions)]
-        keys += [f"{k}.draw.enforce", f"{k}.draw.sue", f"{k}.draw.injunction"]
-    return keys
+        found.update({f"{bidder_key(b.name)}.draw.{d}": 1 + fresh for d in BIDDER_DECISIONS})
+    suits_per_court: dict[str, int] = {}
+    for ins in scenario.instruments:
+        e = ins.enforcement
+        tiers = max(len(ins.tiers), 1)
+        court = ins.court or scenario.court
+        looks = (e.max_extensions + e.max_forbearances + 2 + filings + len(scenario.politics)
+                 + 2 * len(court.plaintiffs))
+        for tier in ins.tiers or [None]:
+            key = instrument_key(ins.id, tier.id if tier else None)
+            found[f"{key}.draw.decide"] = looks
+            found[f"{key}.draw.remedy"] = looks
+        p = f"instruments.{ins.id}.enforcement"
+        found[f"{p}.extension_days"] = max(e.max_extensions, 1) * tiers
+        found[f"{p}.forbearance_days"] = max(e.max_forbearances, 1) * tiers
+        found[f"{p}.trustee_days"] = looks * tiers
+        if has_court(ins):
+            prefix = court_prefix(ins)
+            suits_per_court[prefix] = suits_per_court.get(prefix, 0) + len(court.plaintiffs)
+            for pl in court.plaintiffs:
+                found.update({f"instruments.{ins.id}.plaintiffs.{pl.name}.draw.{d}": 1
+                              for d in SUIT_DECISIONS})
+    for prefix, count in suits_per_court.items():
+        found[f"{prefix}.ruling_days"] = found[f"{prefix}.appeal_days"] = max(count, 1)
+    for ev in scenario.politics:
+        found[f"politics.{ev.id}.draw.happens"] = 1
+    return found
 
 
 class Model:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.horizon = float(scenario.horizon_days)
-        self.deadlines = [
-            DeadlineTerms(
-                index=i, key=deadline_key(d.id),
-                court_key=f"{deadline_key(d.id)}.court" if d.court else "court",
-                day=scenario.deadline_day(d), bans=d.on_expiry == "ban",
-                max_extensions=d.extension.max_extensions,
-                max_total_days=d.extension.max_total_days or math.inf)
-            for i, d in enumerate(scenario.deadlines)]
+        self.pending = scenario.subject == "pending_transaction"
+        self.tiers: list[tuple[Any, ...]] = []
+        self.suits: list[SuitTerms] = []
+        index = {ins.id: i for i, ins in enumerate(scenario.instruments)}
+        for i, ins in enumerate(scenario.instruments):
+            e = ins.enforcement
+            issued = scenario.day_of(ins.issued) if ins.issued else 0.0
+            for tier in ins.tiers or [None]:
+                date = tier.date if tier else ins.date
+                self.tiers.append((
+                    i, instrument_key(ins.id, tier.id if tier else None),
+                    f"instruments.{ins.id}.enforcement", ins.kind,
+                    tier.dark if tier else ins.kind == "service_ban", issued,
+                    scenario.day_of(date), e.hold_for_approved_deal,
+                    e.max_extensions, e.max_total_extension_days or math.inf,
+                    e.max_forbearances))
+            if has_court(ins):
+                prefix = court_prefix(ins)
+                first = min([scenario.day_of(ins.date), *(scenario.day_of(t.date)
+                                                          for t in ins.tiers)])
+                self.suits += [SuitTerms(
+                    instrument=i, name=p.name,
+                    key=f"instruments.{ins.id}.plaintiffs.{p.name}", court=prefix,
+                    plaintiff=f"{prefix}.plaintiffs.{p.name}", first_day=first)
+                    for p in (ins.court or scenario.court).plaintiffs]
+        ids = [e.id for e in scenario.politics]
+        self.events = [EventTerms(
+            index=k, key=f"politics.{e.id}", day=scenario.day_of(e.date),
+            requires=ids.index(e.requires) if e.requires else -1,
+            sets=tuple((path, f"politics.{e.id}.set.{path}") for path in e.set),
+            revokes=tuple(index[r] for r in e.revoke), fresh_review=e.fresh_review)
+            for k, e in enumerate(scenario.politics)]
         self.agreed = next((i for i, b in enumerate(scenario.bidders) if b.agreed_at_start), -1)
 
     def _bidders(self, v: dict[str, float]) -> list[BidderTerms]:
@@ -77,33 +156,52 @@ class Model:
                 agreed_price_bn=v.get(f"{k}.agreed_price_bn", math.nan)))
         return terms
 
-    def _parent(self, v: dict[str, float]) -> ParentTerms:
-        accepts = tuple(v[f"parent.draw.accepts.{s}"] < v.get(f"parent.accepts.{s}", 1.0)
-                        for s in STRUCTURES)
+    @staticmethod
+    def _parent(v: dict[str, float]) -> ParentTerms:
+        """The parent's structure draws, tied to the home government's stance by a Gaussian
+        copula: ``follows_home_government`` is the correlation of their normal scores."""
+        rho = v["parent.follows_home_government"]
+        stance = float(ndtri(v["home_government.draw.stance"]))
+        latent = tuple(
+            float(ndtr(rho * stance + math.sqrt(1 - rho * rho)
+                       * float(ndtri(v[f"parent.draw.accepts.{s}"]))))
+            for s in STRUCTURES)
         return ParentTerms(reservation_bn=v["parent.reservation_bn"],
                            aspiration_multiple=v["parent.aspiration_multiple"],
-                           exponent=v["parent.concession_exponent"], accepts=accepts)
+                           exponent=v["parent.concession_exponent"], latent=latent)
 
-    def run(self, values: dict[str, float],
+    def run(self, values: dict[str, float], draws: dict[str, list[float]],
             trace: list[tuple[float, str, dict[str, Any]]] | None = None) -> Outcome:
-        """Play one replication from its sampled ``values``; ``trace`` collects its events."""
+        """Play one replication from its sampled ``values`` and ``draws``; ``trace``
+        collects its events."""
         env = simpy.Environment()
-        deal = Deal(env=env, values=values, horizon=self.horizon, trace=trace,
+        deal = Deal(env=env, values=dict(values), draws=draws, horizon=self.horizon,
+                    pending=self.pending, trace=trace,
                     present=[False] * len(self.scenario.bidders),
-                    pressure_days=[d.day for d in self.deadlines], ended=env.event())
+                    enjoined=[0] * len(self.scenario.instruments),
+                    events=[False] * len(self.events), ended=env.event())
+        deal.tiers = [Tier(k, *t[:7], hold=t[7]) for k, t in enumerate(self.tiers)]
         bidders = self._bidders(values)
         parent = self._parent(values)
+
+        def resign(b: BidderTerms, price: float) -> None:
+            sign(deal, b, price, approval, bargained=False)
+
         if self.agreed >= 0:
             b = bidders[self.agreed]
             deal.present[b.index] = True
-            sign(deal, b, b.agreed_price_bn, approval, bargained=False)
+            resign(b, b.agreed_price_bn)
         for b in bidders:
             if b.index != self.agreed:
                 env.process(bidder(deal, b))
-        for d in self.deadlines:
-            env.process(deadline(deal, d))
+        for tier, spec in zip(deal.tiers, self.tiers, strict=True):
+            env.process(authority(deal, tier, *spec[8:]))
+        for s in self.suits:
+            env.process(suit(deal, s))
+        for e in self.events:
+            env.process(event(deal, e, lambda d: fresh_review(d, bidders, resign)))
         deal.negotiator = env.process(negotiate(deal, parent, bidders, approval))
-        env.timeout(self.horizon).callbacks.append(lambda _: deal.end(UNRESOLVED))
+        env.timeout(self.horizon).callbacks.append(lambda _: deal.at_horizon())
         env.run(until=deal.ended)
         return self._row(deal, bidders)
 
@@ -115,8 +213,9 @@ class Model:
             outcome=deal.outcome, day=deal.end_day, winner=deal.winner if sale else -1,
             price_bn=deal.price_bn if sale else math.nan,
             structure=won.structure if won else -1,
-            us_share=won.us_share if won else math.nan,
-            extensions=deal.extensions, injunction=deal.injunction, phases=deal.phases,
+            us_share=won.us_share if won else math.nan, state=deal.state,
+            days_dark=deal.days_dark, extensions=deal.extensions,
+            forbearances=deal.forbearances, injunction=deal.injunction, suits=deal.suits,
+            regime_change=deal.regime_change, phases=deal.phases,
             home_approved=deal.home_approved, agreement_day=deal.agreement_day,
             agreement_vs_deadline=deal.agreement_vs_deadline, deals_signed=deal.deals_signed)
-

@@ -31,10 +31,10 @@ from sim.scenario import Scenario
 
 def run_block(scenario: Scenario, model: Model, keep: list[str], seed: int, block: int,
               n: int) -> Results:
-    keys, values = sample_block(scenario, seed, block, n)
-    rows = [model.run(dict(zip(keys, row, strict=True))) for row in values.tolist()]
-    index = {k: i for i, k in enumerate(keys)}
-    return Results.from_rows(rows, {k: values[:, index[k]] for k in keep})
+    drawn = sample_block(scenario, seed, block, n)
+    rows = [model.run(values, draws) for values, draws in drawn.rows()]
+    index = {k: i for i, k in enumerate(drawn.keys)}
+    return Results.from_rows(rows, {k: drawn.values[:, index[k]] for k in keep})
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,27 +1,61 @@
-"""What one replication ends as: the codes and the row the model returns."""
+"""What one replication ends as: the outcome codes, the state of an open case, and the row.
+
+Model v2's four endings (docs/model.md):
+
+- ``sale``: a qualifying deal closed (buyer, price, structure, stake);
+- ``shutdown``: the service was ended by a ban and not restored by the horizon (the row's
+  ``day`` is the day it last went dark; ``days_dark`` counts every dark day);
+- ``abandoned``: a pending transaction was terminated or abandoned (blocked, or its
+  instrument's deadline ended it);
+- ``unresolved``: none of these by the horizon; ``state`` says where it stood.
+"""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-SALE, SHUTDOWN, UNRESOLVED = 0, 1, 2
-OUTCOMES = ("sale", "shutdown", "unresolved")
+SALE, SHUTDOWN, ABANDONED, UNRESOLVED = 0, 1, 2, 3
+OUTCOMES = ("sale", "shutdown", "abandoned", "unresolved")
+
+# Where an unresolved case stood at the horizon, most specific first (``Deal.state``).
+# Code 0 ("") is for a resolved run.
+STATES = ("", "under_review", "approved_in_concept", "deal_pending", "enjoined", "forborne",
+          "enforcement_pending", "lapsed", "open")
+STATE_WORDS = {
+    "under_review": "a deal under review",
+    "approved_in_concept": "a deal approved in concept, not finalised",
+    "deal_pending": "an approved deal not yet closed",
+    "enjoined": "enforcement enjoined in court",
+    "forborne": "enforcement suspended (forbearance)",
+    "enforcement_pending": "enforcement under way (a partial ban, a trustee, penalties)",
+    "lapsed": "every order lapsed, revoked or set aside",
+    "open": "no deal, a deadline still ahead",
+}
 
 CLEAR, MITIGATE, BLOCK = 0, 1, 2
 RECOMMENDATIONS = ("clear", "clear with mitigation", "block")
+
+# The head of state's choices (``president.decide``).
+APPROVE, IN_CONCEPT, NOTHING, REFUSE = 0, 1, 2, 3
+DECISIONS = ("approve", "approve in concept", "decide nothing", "block")
 
 
 class Outcome(NamedTuple):
     """One replication's row; a NamedTuple so a block of them turns into columns cheaply."""
 
-    outcome: int  # SALE, SHUTDOWN or UNRESOLVED
+    outcome: int  # SALE, SHUTDOWN, ABANDONED or UNRESOLVED
     day: float  # day of resolution (the horizon when unresolved: censored)
     winner: int  # bidder index, -1 when there is no sale
-    price_bn: float  # agreed price (implied value of the business), NaN without a sale
+    price_bn: float  # agreed price for 100% of the business, NaN without a sale
     structure: int  # index into scenario.STRUCTURES, -1 without a sale
-    us_share: float  # US ownership share after the sale, NaN without a sale
+    us_share: float  # share of the business outside the foreign parent after the sale
+    state: int  # index into STATES: where an unresolved case stood (0 when resolved)
+    days_dark: float  # days the service was dark (a ban in force), restored or not
     extensions: int  # deadline extensions granted
-    injunction: bool  # a court enjoined enforcement at some point
+    forbearances: int  # periods of non-enforcement declared
+    injunction: bool  # a court enjoined an instrument at some point
+    suits: int  # lawsuits filed
+    regime_change: bool  # a dated political change happened
     phases: int  # committee phases of the last filing (0: nothing filed)
     home_approved: int  # export licence: -1 not needed or not decided, 0 refused, 1 granted
     agreement_day: float  # day the last deal was reached by bargaining, NaN if none

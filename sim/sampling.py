@@ -1,8 +1,11 @@
 """Draw one block of replications' inputs and decisions, vectorised, from keyed streams.
 
 Every scenario number is drawn once per replication by inverse CDF of its own stream
-(``sim.rng``); every decision an actor may take (an extension, an injunction, ...) has its
-own uniform. The model then runs without generating a single random number.
+(``sim.rng``); a duration drawn per occurrence has one stream per occurrence (``key`` for
+the first, ``key#k`` for the k-th after it, so its first occurrence is its input column
+and a cap that grows adds streams without moving any); every decision an actor may take
+(an extension, an injunction, ...) has its own uniform stream per occurrence too. The
+model then runs without generating a single random number.
 """
 
 from __future__ import annotations
@@ -11,17 +14,42 @@ import numpy as np
 from scipy import stats
 
 from sim.distributions import Fixed
-from sim.model import decision_keys
+from dataclasses import dataclass
+
+from sim.model import decision_keys, occurrences
 from sim.rng import uniforms
 from sim.scenario import Scenario, correlation_matrix, uncertain_inputs
 
 
-def sample_block(scenario: Scenario, seed: int, block: int,
-                 n: int) -> tuple[list[str], np.ndarray]:
-    """Keys and an ``n × len(keys)`` array of this block's values (inputs, then draws)."""
+@dataclass(frozen=True)
+class Block:
+    """One block of replications' draws: scalar columns and per-occurrence streams."""
+
+    keys: list[str]
+    values: np.ndarray  # n × len(keys): inputs (first occurrence), then latent uniforms
+    draws: dict[str, np.ndarray]  # key -> n × occurrences
+
+    def rows(self) -> list[tuple[dict[str, float], dict[str, list[float]]]]:
+        """Each replication's (values, draws) as the model takes them."""
+        lists = {k: a.tolist() for k, a in self.draws.items()}
+        return [(dict(zip(self.keys, row, strict=True)), {k: c[i] for k, c in lists.items()})
+                for i, row in enumerate(self.values.tolist())]
+
+    def row(self, i: int) -> tuple[dict[str, float], dict[str, list[float]]]:
+        return (dict(zip(self.keys, self.values[i].tolist(), strict=True)),
+                {k: a[i].tolist() for k, a in self.draws.items()})
+
+
+def occurrence_key(key: str, k: int) -> str:
+    return key if k == 0 else f"{key}#{k}"
+
+
+def sample_block(scenario: Scenario, seed: int, block: int, n: int) -> Block:
+    """This block's draws: every input, every latent uniform, every occurrence stream."""
     keys, columns = [], []
     correlated = _correlated_uniforms(scenario, seed, block, n)
-    for key, dist in uncertain_inputs(scenario).items():
+    inputs = uncertain_inputs(scenario)
+    for key, dist in inputs.items():
         keys.append(key)
         if isinstance(dist, Fixed):
             columns.append(np.full(n, dist.value))
@@ -31,7 +59,20 @@ def sample_block(scenario: Scenario, seed: int, block: int,
     for key in decision_keys(scenario):
         keys.append(key)
         columns.append(uniforms(seed, block, key, n))
-    return keys, np.column_stack(columns) if columns else np.empty((n, 0))
+    draws = {}
+    first = dict(zip(keys, columns, strict=True))
+    for key, width in occurrences(scenario).items():
+        dist = inputs.get(key)
+        if dist is None:  # a decision: uniforms
+            cols = [uniforms(seed, block, occurrence_key(key, k), n) for k in range(width)]
+        elif isinstance(dist, Fixed):
+            cols = [first[key]] * width
+        else:
+            cols = [first[key], *(dist.ppf(uniforms(seed, block, occurrence_key(key, k), n))
+                                  for k in range(1, width))]
+        draws[key] = np.column_stack(cols)
+    values = np.column_stack(columns) if columns else np.empty((n, 0))
+    return Block(keys, values, draws)
 
 
 def _correlated_uniforms(scenario: Scenario, seed: int, block: int,

@@ -28,6 +28,7 @@ from sim.distributions import (
     Dist,
     Exponent,
     Money,
+    OffsetDays,
     PositiveDays,
     Probability,
     Share,
@@ -55,40 +56,126 @@ class Block(BaseModel):
                               ser_json_inf_nan="strings")
 
 
-class Court(Block):
-    """Whether enforcement is stopped in court: the parent sues, a judge may enjoin."""
-
-    sue_probability: Probability = 1.0
-    injunction_probability: Probability = 0.0
-    injunction_days: PositiveDays | None = None  # None: lasts past the horizon
+STAGES = ("none", "negotiating", "signed", "under_review", "approved_in_concept", "approved",
+          "closing")
+InstrumentKind = Literal["service_ban", "divestiture_order", "transaction_termination", "lapse"]
 
 
-class Extension(Block):
-    """The issuing authority's choice to push a deadline back instead of enforcing."""
+class StageMap(Block):
+    """A chance by the deal's stage; ``otherwise`` for the stages not named."""
 
-    probability_if_deal_in_progress: Probability = 0.0
-    probability_otherwise: Probability = 0.0
-    days: PositiveDays = 30.0
+    otherwise: Probability = 0.0
+    none: Probability | None = None
+    negotiating: Probability | None = None
+    signed: Probability | None = None
+    under_review: Probability | None = None
+    approved_in_concept: Probability | None = None
+    approved: Probability | None = None
+    closing: Probability | None = None
+
+    def upper(self, stage: str) -> float:
+        chance = getattr(self, stage)
+        return (chance if chance is not None else self.otherwise).support()[1]
+
+
+class Enforcement(Block):
+    """What the issuing authority does at a due date: extend, forbear, let lapse, enforce."""
+
+    extend: StageMap = StageMap()
+    forbear: StageMap = StageMap()
+    lapse: StageMap = StageMap()
+    extension_decay: Probability = 1.0
+    extension_days: PositiveDays = 30.0
     max_extensions: Annotated[int, Field(ge=0, le=20)] = 0
-    max_total_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    max_total_extension_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    forbearance_days: PositiveDays = 90.0
+    max_forbearances: Annotated[int, Field(ge=0, le=20)] = 0
+    hold_for_approved_deal: bool = True
+    trustee_probability: Probability = 1.0
+    trustee_days: Days = 60.0
+    trustee_floor: Probability = 0.5
 
     @model_validator(mode="after")
-    def _reachable(self) -> Extension:
-        chance = (self.probability_if_deal_in_progress.support()[1],
-                  self.probability_otherwise.support()[1])
-        if self.max_extensions == 0 and max(chance) > 0:
-            _fail(("max_extensions",), "is 0, so the extension probabilities would never "
-                                       "apply (allowed: 1 to 20)")
+    def _shares(self) -> Enforcement:
+        for stage in STAGES:
+            total = sum(m.upper(stage) for m in (self.extend, self.forbear, self.lapse))
+            if total > 1 + 1e-9:
+                _fail((stage,), f"extend + forbear + lapse can reach {total:g} at stage "
+                                f"{stage} (allowed: at most 1 together)")
+        if self.max_extensions == 0 and any(self.extend.upper(s) > 0 for s in STAGES):
+            _fail(("max_extensions",), "is 0, so the extend chances would never apply "
+                                       "(allowed: 1 to 20)")
+        if self.max_forbearances == 0 and any(self.forbear.upper(s) > 0 for s in STAGES):
+            _fail(("max_forbearances",), "is 0, so the forbear chances would never apply "
+                                         "(allowed: 1 to 20)")
         return self
 
 
-class Deadline(Block):
+class Tier(Block):
+    """One stage of a service ban with its own date (app stores, then hosting)."""
+
     id: Identifier
+    label: Name | None = None
     date: dt.date
-    on_expiry: Literal["ban", "lapse"] = "ban"
-    enforcement_probability: Probability = 1.0
-    extension: Extension = Extension()
-    court: Court | None = None  # None: the scenario's court block
+    dark: bool = True  # biting turns the service off (an app-store ban only restricts it)
+
+
+class Plaintiff(Block):
+    """Someone who may sue against an instrument: the parent, users, creators, a state."""
+
+    name: Name
+    sue_probability: Probability = 1.0
+    files_day: OffsetDays = 0.0  # relative to the instrument's first date; negative: before
+    injunction_probability: Probability | None = None  # None: the court's
+
+
+class Court(Block):
+    """Suits against an instrument, as processes: ruling, appeal, reversal, vacatur."""
+
+    plaintiffs: Annotated[list[Plaintiff], Field(max_length=10)] = []
+    ruling_days: PositiveDays = 14.0
+    injunction_probability: Probability = 0.0
+    settlement_probability: Probability = 0.0
+    appeal_probability: Probability = 0.0
+    appeal_days: PositiveDays = 90.0
+    reversal_probability: Probability = 0.0
+    vacatur_probability: Probability = 0.0
+    remand_days: PositiveDays | None = None  # None: a vacated instrument is gone for good
+
+    @model_validator(mode="after")
+    def _unique(self) -> Court:
+        names = [p.name for p in self.plaintiffs]
+        if len(set(names)) < len(names):
+            _fail(("plaintiffs",), "duplicate plaintiff name")
+        return self
+
+
+class Instrument(Block):
+    """An order, a law or a contract date, whose expiry does what the instrument does."""
+
+    id: Identifier
+    label: Name | None = None
+    kind: InstrumentKind
+    issued: dt.date | None = None  # the day it was made; None: the scenario's start
+    date: dt.date
+    tiers: Annotated[list[Tier], Field(max_length=5)] = []
+    enforcement: Enforcement = Enforcement()
+    court: Court | None = None  # None: the scenario's court
+
+    @model_validator(mode="after")
+    def _tiers(self) -> Instrument:
+        if self.tiers and self.kind != "service_ban":
+            _fail(("tiers",), f"only a service_ban has tiers (this is a {self.kind})")
+        ids = [t.id for t in self.tiers]
+        if len(set(ids)) < len(ids):
+            _fail(("tiers",), "duplicate tier id")
+        if self.issued is not None and self.issued > self.date:
+            _fail(("issued",), f"{self.issued} is after the instrument's date {self.date}")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
 
 
 class Parent(Block):
@@ -97,6 +184,7 @@ class Parent(Block):
     aspiration_multiple: Exponent = 1.5
     concession_exponent: Exponent = 1.0
     accepts: dict[Structure, Probability] = {}
+    follows_home_government: Probability = 0.0  # copula correlation with the stance
 
 
 class Bidder(Block):
@@ -125,8 +213,11 @@ class Bidder(Block):
 
 
 class HomeGovernment(Block):
+    """The parent's government: one stance per replication decides every export licence."""
+
     name: Name = "home government"
     approval_probability: Probability = 1.0
+    approval_by_structure: dict[Structure, Probability] = {}
     decision_days: Days = 0.0
 
 
@@ -148,17 +239,53 @@ class Committee(Block):
         return self
 
 
-class President(Block):
-    name: Name = "president"
-    follows_recommendation_probability: Probability = 1.0
-    decision_days: Days = 15.0
+class Shares(Block):
+    """The head of state's choice after one kind of recommendation; approve is the rest."""
+
+    block: Probability = 0.0
+    nothing: Probability = 0.0
+    in_concept: Probability = 0.0
+
+    def uppers(self) -> tuple[float, float, float]:
+        """Upper bounds of the cumulative shares block, + nothing, + in concept."""
+        b, n, c = (x.support()[1] for x in (self.block, self.nothing, self.in_concept))
+        return b, b + n, b + n + c
+
+    def lowers(self) -> tuple[float, float, float]:
+        b, n, c = (x.support()[0] for x in (self.block, self.nothing, self.in_concept))
+        return b, b + n, b + n + c
+
+
+class Preferences(Block):
+    on_clear: Shares = Shares()
+    on_block: Shares = Shares(block=1.0)
 
     @model_validator(mode="after")
-    def _follows(self) -> President:
-        if self.follows_recommendation_probability.support()[0] < 0.5:
-            _fail(("follows_recommendation_probability",),
-                  "must be >= 0.5 (below, the president would favour blocked deals)")
+    def _ordered(self) -> Preferences:
+        if self.on_clear.uppers()[2] > 1 + 1e-9 or self.on_block.uppers()[2] > 1 + 1e-9:
+            _fail(("on_block" if self.on_block.uppers()[2] > 1 + 1e-9 else "on_clear",),
+                  "block + nothing + in_concept can exceed 1 (allowed: at most 1 together)")
+        for name, c, b in zip(("block", "block + nothing", "block + nothing + in_concept"),
+                              self.on_clear.uppers(), self.on_block.lowers(), strict=True):
+            if c > b + 1e-9:
+                _fail(("on_clear",), f"{name} can reach {c:g}, above its {b:g} on_block "
+                                     "(a cleared deal must fare at least as well as a blocked one)")
         return self
+
+
+class InConcept(Block):
+    """An approval in concept: the deal must be finalised within a window."""
+
+    window_days: PositiveDays = 30.0
+    finalise_probability: Probability = 1.0
+
+
+class President(Preferences):
+    name: Name = "president"
+    decision_days: Days = 15.0
+    by_structure: dict[Structure, Preferences] = {}
+    in_concept: InConcept = InConcept()
+    abandon_days: Days = 2.0  # a blocked pending transaction is abandoned within
 
 
 class Closing(Block):
@@ -172,7 +299,26 @@ class Correlation(Block):
     rank: Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
 
 
-OutcomeName = Literal["sale", "shutdown", "unresolved"]
+OutcomeName = Literal["sale", "shutdown", "abandoned", "unresolved"]
+StateName = Literal["under_review", "approved_in_concept", "deal_pending", "enjoined", "forborne",
+                    "enforcement_pending", "lapsed", "open"]
+
+
+class PoliticalEvent(Block):
+    """A dated event known on the as-of date that may change the regime from that day on."""
+
+    id: Identifier
+    label: Name | None = None
+    date: dt.date
+    probability: Probability = 1.0
+    requires: Identifier | None = None  # happens only if this earlier event did
+    set: Annotated[dict[str, Probability], Field(max_length=50)] = {}
+    revoke: Annotated[list[Identifier], Field(max_length=20)] = []
+    fresh_review: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.label or self.id
 
 
 class Actual(Block):
@@ -186,6 +332,7 @@ class Actual(Block):
     case: Identifier | None = None  # groups dated variants of one case; None: the file alone
     kind: Identifier | None = None  # reference class within the library (e.g. ordered_unwind)
     outcome: OutcomeName
+    state: StateName | None = None  # for unresolved: where it stood
     date: dt.date
     notes: str = ""
     source: Annotated[str, Field(min_length=1)]
@@ -196,7 +343,9 @@ class Scenario(Block):
     description: str = ""
     start: dt.date
     horizon_days: Annotated[float, Field(gt=0, le=MAX_HORIZON_DAYS, allow_inf_nan=False)]
-    deadlines: Annotated[list[Deadline], Field(max_length=MAX_DEADLINES)] = []
+    subject: Literal["business", "pending_transaction"] = "business"
+    instruments: Annotated[list[Instrument], Field(max_length=MAX_DEADLINES)] = []
+    politics: Annotated[list[PoliticalEvent], Field(max_length=20)] = []
     parent: Parent
     bidders: Annotated[list[Bidder], Field(max_length=MAX_BIDDERS)] = []
     home_government: HomeGovernment | None = None
@@ -212,12 +361,32 @@ class Scenario(Block):
         if (dt.date.max - self.start).days < self.horizon_days:  # reports give the end's date
             _fail(("horizon_days",), f"ends after {dt.date.max}, the last date there is")
         seen: set[str] = set()
-        for i, d in enumerate(self.deadlines):
-            if d.date <= self.start:
-                _fail(("deadlines", i, "date"), f"{d.date} is not after start {self.start}")
-            if d.id in seen:
-                _fail(("deadlines", i, "id"), f"duplicate deadline id {d.id!r}")
-            seen.add(d.id)
+        for i, ins in enumerate(self.instruments):
+            if ins.id in seen:
+                _fail(("instruments", i, "id"), f"duplicate instrument id {ins.id!r}")
+            seen.add(ins.id)
+            for loc, date in [(("date",), ins.date),
+                              *((("tiers", j, "date"), t.date) for j, t in enumerate(ins.tiers))]:
+                if date <= self.start:
+                    _fail(("instruments", i, *loc), f"{date} is not after start {self.start}")
+        events: dict[str, PoliticalEvent] = {}
+        for i, ev in enumerate(self.politics):
+            if ev.id in events:
+                _fail(("politics", i, "id"), f"duplicate event id {ev.id!r}")
+            if ev.date <= self.start:
+                _fail(("politics", i, "date"), f"{ev.date} is not after start {self.start} "
+                      "(what already happened belongs in the scenario's own numbers)")
+            if ev.requires is not None:
+                before = events.get(ev.requires)
+                if before is None or before.date > ev.date:
+                    _fail(("politics", i, "requires"),
+                          f"{ev.requires!r} is not an event listed before this one "
+                          f"(allowed: {', '.join(events) or 'none'})")
+            for j, ident in enumerate(ev.revoke):
+                if ident not in seen:
+                    _fail(("politics", i, "revoke", j), f"no instrument {ident!r} "
+                          f"(allowed: {', '.join(seen) or 'none'})")
+            events[ev.id] = ev
         names: set[str] = set()
         for i, b in enumerate(self.bidders):
             if b.name in names:
@@ -253,19 +422,65 @@ class Scenario(Block):
         return self
 
     @model_validator(mode="after")
+    def _settable(self) -> Scenario:
+        """A political event may set chances the scenario names (not durations)."""
+        if not self.politics:
+            return self
+        inputs = uncertain_inputs(self)
+        chances = sorted(k for k in inputs if not k.startswith("politics.")
+                         and not k.endswith("_days") and inputs[k].support()[0] >= 0
+                         and inputs[k].support()[1] <= 1)
+        for i, ev in enumerate(self.politics):
+            for path in ev.set:
+                if path not in chances:
+                    close = difflib.get_close_matches(path, chances, n=1)
+                    _fail(("politics", i, "set", path),
+                          "is not a chance this scenario names (a political event may set a "
+                          "chance in [0, 1] given in the file, not a duration)"
+                          + (f"; closest: {close[0]}" if close else ""))
+        return self
+
+    @model_validator(mode="after")
     def _actual_after_start(self) -> Scenario:
         if self.actual is not None and self.actual.date < self.start:
             _fail(("actual", "date"), f"{self.actual.date} is before start {self.start}: "
                                       "a forecast must be made before the outcome is known")
         return self
 
-    def deadline_day(self, deadline: Deadline) -> float:
-        return float((deadline.date - self.start).days)
+    def day_of(self, date: dt.date) -> float:
+        return float((date - self.start).days)
+
+    @property
+    def due_dates(self) -> list[DueDate]:
+        """Every date an instrument bites (each tier of a ban), in the file's order."""
+        found = []
+        for ins in self.instruments:
+            for tier in ins.tiers or [None]:
+                date = tier.date if tier else ins.date
+                found.append(DueDate(
+                    key=instrument_key(ins.id, tier.id if tier else None),
+                    label=ins.name + (f" ({tier.label or tier.id})" if tier else ""),
+                    date=date, day=self.day_of(date), kind=ins.kind,
+                    dark=tier.dark if tier else ins.kind == "service_ban"))
+        return found
 
     def date_of(self, day: float) -> dt.date:
         return self.start + dt.timedelta(days=int(day))
 
 
+
+
+class DueDate(typing.NamedTuple):
+    key: str  # "instruments.<id>" or "instruments.<id>.tiers.<tier>": its streams' prefix
+    label: str
+    date: dt.date
+    day: float
+    kind: str
+    dark: bool
+
+
+def instrument_key(ident: str, tier: str | None = None) -> str:
+    return f"instruments.{ident}" + (f".tiers.{tier}" if tier else "")
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -283,7 +498,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 EXTENDS = "extends"  # top-level key: the file this one inherits from
 MAX_EXTENDS_DEPTH = 10
 # Lists merged item by item under ``extends`` (matched by this key); other lists are replaced.
-NAMED_LISTS = {("deadlines",): "id", ("bidders",): "name"}
+NAMED_LISTS = {("instruments",): "id", ("politics",): "id", ("bidders",): "name"}
 REMOVE = "remove"  # ``{name: X, remove: true}`` in a named list drops the inherited item X
 STR_TAG = "tag:yaml.org,2002:str"
 
@@ -609,6 +824,26 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:60] + "…"
 
 
+# Keys model v2 replaced, by (block, key) as the schema sees them: what a v1 file must change.
+V1_KEYS = {
+    ("", "deadlines"): "deadlines are now instruments (each with a kind: service_ban, "
+                       "divestiture_order, transaction_termination or lapse; an enforcement "
+                       "block; optional tiers and court)",
+    ("court", "sue_probability"): "who sues is now court.plaintiffs (each with its "
+                                  "sue_probability and files_day)",
+    ("court", "injunction_days"): "an injunction now lasts until an appeal reverses it "
+                                  "(court.appeal_probability, appeal_days, reversal_probability)",
+    ("president", "follows_recommendation_probability"): "the president now chooses by "
+        "president.on_clear and on_block (block, nothing, in_concept; approve is the rest)",
+}
+
+
+def _v1_key(loc: tuple[str | int, ...]) -> str | None:
+    names = [p for p in loc if isinstance(p, str)]
+    block = names[-2] if len(names) > 1 else ""
+    return V1_KEYS.get((block, names[-1])) if names else None
+
+
 def _describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
     loc = tuple(error["loc"])
     kind, ctx = error["type"], error.get("ctx") or {}
@@ -616,6 +851,8 @@ def _describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
     if kind == "scenario":
         loc = loc + tuple(int(p) if p.isdigit() else p for p in ctx["at"].split("."))
         message = ctx["message"]
+    elif kind == "extra_forbidden" and (moved := _v1_key(loc)):
+        message = f"a model v1 key: {moved} (see docs/scenario-format.md, 'From v1')"
     elif kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         allowed = ", ".join(model.model_fields) if model else "see docs/scenario-format.md"
@@ -634,7 +871,7 @@ def _describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
     return f"{where}:{line}: {dotted}: {message}"
 
 
-NOT_INPUTS = frozenset({"correlations"})  # blocks about inputs, not inputs themselves
+NOT_INPUTS = frozenset({"correlations", "actual"})  # blocks about inputs, not inputs themselves
 
 
 def uncertain_inputs(scenario: Scenario) -> dict[str, Dist]:
@@ -657,7 +894,8 @@ def uncertain_inputs(scenario: Scenario) -> dict[str, Dist]:
                 walk(value, f"{prefix}.{key}")
         elif isinstance(obj, list):
             for item in obj:
-                walk(item, f"{prefix}.{getattr(item, 'id', None) or item.name}")
+                if isinstance(item, BaseModel):
+                    walk(item, f"{prefix}.{getattr(item, 'id', None) or item.name}")
 
     walk(scenario, "")
     return found

@@ -1,19 +1,22 @@
-"""A signed deal's path to closing: review, mitigation, the president, the licence, closing.
+"""A signed deal's path to closing: review, mitigation, the head of state, the licence,
+closing.
 
-Any refusal on the way kills the deal (``Deal.fail_signed``) and sends the parent back to
-the other bidders; a deal that closes before enforcement shuts the business is a sale.
+A refusal on the way kills the deal (``Deal.fail_signed``) and sends the parent back to
+the other bidders; for a pending transaction a block means it is abandoned within
+``president.abandon_days``. A head of state who decides nothing, or approves in concept
+a deal that is then not finalised, leaves it stalled until the horizon or a fresh review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import simpy
 
 from sim.actors import committee, home_government, president
 from sim.actors.bidder import BidderTerms
-from sim.actors.deal import Deal, Signed
-from sim.outcome import CLEAR, MITIGATE, SALE
+from sim.actors.deal import APPROVED, CLOSING, IN_CONCEPT, UNDER_REVIEW, Deal, Signed
+from sim.outcome import ABANDONED, CLEAR, IN_CONCEPT as CONCEPT, MITIGATE, NOTHING, REFUSE, SALE
 
 
 def approval(deal: Deal, bidder: BidderTerms,
@@ -22,22 +25,67 @@ def approval(deal: Deal, bidder: BidderTerms,
     licence = (env.process(home_government.licence(deal, bidder, signed))
                if bidder.needs_licence else None)
     try:
+        deal.set_stage(signed, UNDER_REVIEW)
         recommendation = yield from committee.review(deal, bidder)
         if recommendation == MITIGATE:
-            yield env.timeout(v["committee.mitigation_days"])
-            if v[f"{bidder.key}.draw.mitigation"] >= bidder.mitigation_acceptance:
+            yield env.timeout(deal.take("committee.mitigation_days"))
+            if deal.take(f"{bidder.key}.draw.mitigation") >= bidder.mitigation_acceptance:
                 deal.fail_signed("mitigation terms refused")
                 return
             deal.log("mitigation_agreed", bidder=bidder.index)
             recommendation = CLEAR
-        approved = yield from president.decide(deal, bidder, recommendation)
-        if not approved:
-            deal.fail_signed("blocked by the president")
+        decision = yield from president.decide(deal, bidder, recommendation)
+        if decision == REFUSE:
+            yield from _blocked(deal, bidder, signed)
             return
+        if decision == NOTHING:
+            yield env.event()  # stalled: only a fresh review (or the horizon) moves it
+        if decision == CONCEPT:
+            deal.set_stage(signed, IN_CONCEPT)
+            window = deal.take("president.in_concept.window_days")
+            yield env.timeout(window)
+            finalised = (deal.take(f"{bidder.key}.draw.finalise")
+                         < v["president.in_concept.finalise_probability"])
+            deal.log("in_concept_window_ends", bidder=bidder.index, finalised=finalised)
+            if not finalised:
+                yield env.event()  # stalled in concept
+        deal.set_stage(signed, APPROVED)
         if licence is not None:
             yield licence  # a refusal interrupts this process through fail_signed
+        deal.set_stage(signed, CLOSING)
         deal.log("closing_starts", bidder=bidder.index)
-        yield env.timeout(v["closing.days"])
+        yield env.timeout(deal.take("closing.days"))
         deal.end(SALE)
     except simpy.Interrupt:
         return
+
+
+def _blocked(deal: Deal, bidder: BidderTerms,
+             signed: Signed) -> Generator[simpy.Event, object, None]:
+    """A blocked deal: a pending transaction is abandoned within days; a forced sale's
+    parent goes back to the other bidders. A fresh review (politics) may revive either."""
+    deal.blocked = (bidder.index, signed.price_bn)
+    if not deal.pending:
+        deal.fail_signed("blocked by the head of state")
+        return
+    deal.log("abandonment_pending", bidder=bidder.index)
+    yield deal.env.timeout(deal.take("president.abandon_days"))
+    deal.end(ABANDONED, bidder=bidder.index)
+
+
+def fresh_review(deal: Deal, bidders: list[BidderTerms],
+                 resign: Callable[[BidderTerms, float], None]) -> None:
+    """A new regime reviews a blocked or stalled deal afresh, under its own parameters."""
+    signed = deal.signed
+    if signed is not None and signed.stage in (UNDER_REVIEW, IN_CONCEPT) \
+            and signed.process is not None and signed.process.is_alive:
+        deal.log("fresh_review", bidder=signed.bidder)
+        signed.process.interrupt("fresh review")
+        deal.signed = None
+        resign(bidders[signed.bidder], signed.price_bn)
+    elif signed is None and deal.blocked is not None:
+        index, price = deal.blocked
+        deal.blocked = None
+        deal.log("fresh_review", bidder=index)
+        deal.present[index] = True
+        resign(bidders[index], price)

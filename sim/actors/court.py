@@ -1,35 +1,118 @@
-"""Courts: when a ban is enforced the parent may sue and a judge may enjoin it.
+"""Courts as processes: each plaintiff may sue against an instrument, before or after its
+date; a preliminary ruling takes time; the loser may appeal; a plaintiff who wins on
+appeal may get the instrument vacated (for good, or remanded and re-imposed later).
 
-An injunction that outlasts the horizon leaves the case unresolved; one that is lifted
-lets the ban bite and the business shuts down, unless a sale closed meanwhile.
+An injunction pauses the instrument (a dark service comes back) and takes it out of the
+threat the parties bargain against; when it is lifted the authority looks again.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 
 import simpy
 
-from sim.actors.deal import Deal
-from sim.outcome import SHUTDOWN
+from sim.actors.deal import ENDED, PENDING, Deal
 
 
-def enforce(deal: Deal, deadline_key: str,
-            court_key: str) -> Generator[simpy.Event, object, None]:
-    v = deal.values
-    deal.log("enforcement", deadline=deadline_key)
-    sued = v[f"{deadline_key}.draw.sue"] < v[f"{court_key}.sue_probability"]
-    if sued:
-        deal.log("lawsuit", deadline=deadline_key)
-        if v[f"{deadline_key}.draw.injunction"] < v[f"{court_key}.injunction_probability"]:
-            deal.injunction = True
-            duration = v.get(f"{court_key}.injunction_days", math.inf)
-            deal.log("injunction", deadline=deadline_key, days=duration)
-            if math.isinf(duration):
-                return
-            yield deal.env.timeout(duration)
-            if deal.is_over:
-                return
-            deal.log("injunction_lifted", deadline=deadline_key)
-    deal.end(SHUTDOWN, deadline=deadline_key)
+@dataclass(slots=True, frozen=True)
+class SuitTerms:
+    instrument: int
+    name: str  # the plaintiff
+    key: str  # "instruments.<id>.plaintiffs.<name>": prefix of its decision draws
+    court: str  # prefix of the court's parameters ("court" or "instruments.<id>.court")
+    plaintiff: str  # prefix of the plaintiff's own parameters
+    first_day: float  # the instrument's first date: filing is relative to it
+
+
+def _live(deal: Deal, instrument: int) -> bool:
+    return not deal.is_over and any(t.status not in ENDED for t in deal.tiers
+                                    if t.instrument == instrument)
+
+
+def _enjoin(deal: Deal, s: SuitTerms, how: str) -> None:
+    deal.enjoined[s.instrument] += 1
+    deal.injunction = True
+    deal.log("injunction", instrument=s.instrument, plaintiff=s.name, how=how)
+    deal.update_service()
+    deal.wake_instrument(s.instrument)
+    deal.poke()
+
+
+def _lift(deal: Deal, s: SuitTerms) -> None:
+    deal.enjoined[s.instrument] -= 1
+    deal.log("injunction_lifted", instrument=s.instrument, plaintiff=s.name,
+             still=deal.enjoined[s.instrument])
+    deal.update_service()
+    deal.wake_instrument(s.instrument)
+    deal.poke()
+
+
+def _end_instrument(deal: Deal, instrument: int, status: str) -> None:
+    for t in deal.tiers:
+        if t.instrument == instrument and t.status not in ENDED:
+            t.status = status
+    deal.update_service()
+    deal.wake_instrument(instrument)
+    deal.poke()
+
+
+def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
+    env, v = deal.env, deal.values
+    if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"]:
+        return
+    filed = max(s.first_day + v[f"{s.plaintiff}.files_day"], 0.0)
+    if filed > env.now:
+        yield env.timeout(filed - env.now)
+    if not _live(deal, s.instrument):
+        return
+    deal.suits += 1
+    deal.log("lawsuit", instrument=s.instrument, plaintiff=s.name)
+    yield env.timeout(deal.take(f"{s.court}.ruling_days"))
+    if not _live(deal, s.instrument):
+        return
+    u = deal.take(f"{s.key}.draw.ruling")
+    settle = v[f"{s.court}.settlement_probability"]
+    if u < settle:
+        deal.log("settlement", instrument=s.instrument, plaintiff=s.name)
+        _end_instrument(deal, s.instrument, "settled")
+        return
+    granting = v.get(f"{s.plaintiff}.injunction_probability",
+                     v[f"{s.court}.injunction_probability"])
+    granted = (u - settle) / (1.0 - settle) < granting
+    if granted:
+        _enjoin(deal, s, "preliminary")
+    else:
+        deal.log("injunction_denied", instrument=s.instrument, plaintiff=s.name)
+    if deal.take(f"{s.key}.draw.appeal") >= v[f"{s.court}.appeal_probability"]:
+        return
+    deal.log("appeal", instrument=s.instrument, plaintiff=s.name, by_government=granted)
+    yield env.timeout(deal.take(f"{s.court}.appeal_days"))
+    if not _live(deal, s.instrument):
+        return
+    reversed_ = deal.take(f"{s.key}.draw.reversal") < v[f"{s.court}.reversal_probability"]
+    deal.log("appeal_decided", instrument=s.instrument, plaintiff=s.name, reversed=reversed_,
+             by_government=granted)
+    if granted and reversed_:
+        _lift(deal, s)
+        return
+    if not granted and not reversed_:
+        return
+    if not granted:
+        _enjoin(deal, s, "on appeal")
+    if deal.take(f"{s.key}.draw.vacatur") >= v[f"{s.court}.vacatur_probability"]:
+        return
+    remand = v.get(f"{s.court}.remand_days", math.inf)
+    deal.enjoined[s.instrument] -= 1  # the order itself is gone: no injunction needed
+    deal.log("vacated", instrument=s.instrument, plaintiff=s.name, remand_days=remand)
+    if math.isinf(remand):
+        _end_instrument(deal, s.instrument, "vacated")
+        return
+    for t in deal.tiers:  # remanded: re-imposed after a fresh look, with a new date
+        if t.instrument == s.instrument and t.status not in ENDED:
+            t.status, t.due = PENDING, env.now + remand
+    deal.update_service()
+    deal.wake_instrument(s.instrument)
+    deal.poke()

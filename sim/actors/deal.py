@@ -1,7 +1,9 @@
-"""The shared state of one replication: who is in, the signed deal, the event log.
+"""The shared state of one replication: who is in, the signed deal, the instruments, the
+service, the event log.
 
 Actors read and write it; none of them knows about Monte Carlo, files or figures.
-``values`` holds this replication's sampled inputs and decision draws by key.
+``values`` holds this replication's sampled inputs (once per replication) and ``draws``
+its per-occurrence values (each review, extension, ruling ... takes the next one).
 """
 
 from __future__ import annotations
@@ -12,7 +14,18 @@ from typing import Any
 
 import simpy
 
-from sim.outcome import SALE, UNRESOLVED
+from sim.outcome import SALE, SHUTDOWN, STATES, UNRESOLVED
+
+# A tier's status; the last group are for good.
+PENDING, FORBORNE, HELD, ENFORCED, TRUSTEE, PENALTIES = (
+    "pending", "forborne", "held", "enforced", "trustee", "penalties")
+ENDED = frozenset({"lapsed", "revoked", "vacated", "settled"})
+BITING = frozenset({ENFORCED, TRUSTEE, PENALTIES})
+
+# The deal's stage, as the enforcing authority sees it (scenario.STAGES).
+NONE, NEGOTIATING, SIGNED, UNDER_REVIEW, IN_CONCEPT, APPROVED, CLOSING = (
+    "none", "negotiating", "signed", "under_review", "approved_in_concept", "approved",
+    "closing")
 
 
 @dataclass(slots=True)
@@ -22,27 +35,60 @@ class Signed:
     bidder: int
     price_bn: float
     day: float
+    stage: str = SIGNED
     process: simpy.Process | None = None
+
+
+@dataclass(slots=True)
+class Tier:
+    """One dated stage of an instrument (the whole instrument when it has no tiers)."""
+
+    index: int
+    instrument: int  # index of its instrument
+    key: str  # stream prefix: "instruments.<id>" or "instruments.<id>.tiers.<tier>"
+    enforcement: str  # "instruments.<id>.enforcement": prefix of its parameters
+    kind: str
+    dark: bool
+    issued: float  # day the instrument was made: pressure counts from here
+    due: float
+    hold: bool  # the authority waits for an approved deal to close
+    status: str = PENDING
+    wake: simpy.Event | None = None
+    recheck: bool = False  # woken to look again at a biting instrument (politics)
+    ready: float = math.inf  # a trustee sells from this day
+    selling: bool = False  # the trustee is selling
 
 
 @dataclass(slots=True)
 class Deal:
     env: simpy.Environment
     values: dict[str, float]
+    draws: dict[str, list[float]]
     horizon: float
+    pending: bool = False  # the subject is a pending transaction (a block abandons it)
     trace: list[tuple[float, str, dict[str, Any]]] | None = None
     present: list[bool] = field(default_factory=list)  # bidders in the running
     signed: Signed | None = None
-    pressure_days: list[float] = field(default_factory=list)  # pending deadlines' days
-    last_expired: float = math.nan  # day the latest deadline expired
+    tiers: list[Tier] = field(default_factory=list)
+    enjoined: list[int] = field(default_factory=list)  # injunctions in force, by instrument
     negotiator: simpy.Process | None = None
     ended: simpy.Event | None = None
+    taken: dict[str, int] = field(default_factory=dict)  # occurrences used, by key
+    refused: set[int] = field(default_factory=set)  # structures whose licence was refused
+    blocked: tuple[int, float] | None = None  # last deal blocked: (bidder, price)
+    events: list[bool] = field(default_factory=list)  # political events that happened
+    dark_since: float = math.nan  # the service is dark since this day (NaN: it is on)
     outcome: int = UNRESOLVED
     end_day: float = math.nan
     winner: int = -1
     price_bn: float = math.nan
+    state: int = 0
+    days_dark: float = 0.0
     extensions: int = 0
+    forbearances: int = 0
     injunction: bool = False
+    suits: int = 0
+    regime_change: bool = False
     phases: int = 0
     home_approved: int = -1
     agreement_day: float = math.nan
@@ -54,18 +100,82 @@ class Deal:
         if self.trace is not None:
             self.trace.append((self.env.now, kind, data))
 
+    def take(self, key: str) -> float:
+        """The next occurrence of a per-occurrence value (a duration or a decision's uniform)."""
+        i = self.taken.get(key, 0)
+        self.taken[key] = i + 1
+        try:
+            return self.draws[key][i]
+        except IndexError:  # the model sizes every stream from the scenario's own caps
+            raise RuntimeError(f"{key}: more than {i} occurrences in one replication") from None
+
+    # -- the deal's stage ------------------------------------------------------------
+    @property
+    def stage(self) -> str:
+        if self.signed is not None:
+            return self.signed.stage
+        return NEGOTIATING if any(self.present) else NONE
+
+    def set_stage(self, signed: Signed, stage: str) -> None:
+        signed.stage = stage
+        self.wake_all()
+
+    # -- instruments -----------------------------------------------------------------
+    def wake(self, tier: Tier, recheck: bool = False) -> None:
+        """Make a tier's authority look again now (politics, a court, the deal moved)."""
+        tier.recheck = tier.recheck or recheck
+        if tier.wake is not None and not tier.wake.triggered:
+            tier.wake.succeed()
+
+    def wake_all(self, recheck: bool = False) -> None:
+        for tier in self.tiers:
+            self.wake(tier, recheck)
+
+    def wake_instrument(self, instrument: int) -> None:
+        for tier in self.tiers:
+            if tier.instrument == instrument:
+                self.wake(tier)
+
+    @property
+    def trustee(self) -> bool:
+        """A trustee is selling the business (an enforced divestiture order, not enjoined)."""
+        return any(t.selling and t.status == TRUSTEE and not self.enjoined[t.instrument]
+                   for t in self.tiers)
+
+    def update_service(self) -> None:
+        """Recompute whether the service is dark after any change to a ban or a court."""
+        dark = any(t.dark and t.status == ENFORCED and not self.enjoined[t.instrument]
+                   for t in self.tiers)
+        was = not math.isnan(self.dark_since)
+        if dark and not was:
+            self.dark_since = self.env.now
+            self.log("service_dark")
+        elif was and not dark:
+            self.days_dark += self.env.now - self.dark_since
+            self.dark_since = math.nan
+            self.log("service_restored")
+
+    def pressure(self) -> tuple[float, float]:
+        """(origin, day) of the threat the parties bargain against: the nearest live one.
+
+        A pending or forborne instrument threatens at its due day; one that bites (a ban
+        in force, a trustee, penalties) at once. An enjoined, held or ended instrument is
+        no threat; with none left, the parties bargain against the horizon, from day 0.
+        """
+        best = (0.0, math.inf)
+        for t in self.tiers:
+            if self.enjoined[t.instrument] or t.status in ENDED or t.status == HELD:
+                continue
+            day = self.env.now if t.status in BITING else t.due
+            if day < best[1]:
+                best = (t.issued, day)
+        return best if not math.isinf(best[1]) else (0.0, self.horizon)
+
     @property
     def pressure_day(self) -> float:
-        """The deadline the parties bargain against: the next pending one.
+        return self.pressure()[1]
 
-        Once every deadline has passed, the last one: both sides have conceded all the way
-        to their walk-away values and stay there. With no deadlines at all, the horizon.
-        """
-        day = min(self.pressure_days, default=math.inf)
-        if not math.isinf(day):
-            return day
-        return self.horizon if math.isnan(self.last_expired) else self.last_expired
-
+    # -- bargaining ------------------------------------------------------------------
     def poke(self) -> None:
         """Tell the parent something it bargains on changed (an arrival, a deadline, a failure).
 
@@ -88,18 +198,57 @@ class Deal:
         if signed.process is not None and signed.process.is_alive \
                 and signed.process is not self.env.active_process:
             signed.process.interrupt(reason)
+        self.wake_all()
         self.poke()
 
+    # -- the end ---------------------------------------------------------------------
     @property
     def is_over(self) -> bool:
         return self.ended is not None and self.ended.triggered
 
     def end(self, outcome: int, **data: Any) -> None:
+        """A sale or an abandonment ends the run at once; the horizon ends every other."""
         if self.is_over:
             return
+        if not math.isnan(self.dark_since):  # a sale restores the service
+            self.days_dark += self.env.now - self.dark_since
+            if outcome == SALE:
+                self.log("service_restored")
         self.outcome, self.end_day = outcome, self.env.now
         if outcome == SALE and self.signed is not None:
             self.winner, self.price_bn = self.signed.bidder, self.signed.price_bn
         self.log("end", outcome=outcome, **data)
         assert self.ended is not None
         self.ended.succeed()
+
+    def at_horizon(self) -> None:
+        """Dark at the horizon is a shutdown (dated when it last went dark); else open."""
+        if self.is_over:
+            return
+        if not math.isnan(self.dark_since):
+            since = self.dark_since
+            self.end(SHUTDOWN)
+            self.end_day = since
+            return
+        self.state = STATES.index(self.open_state())
+        self.end(UNRESOLVED, state=STATES[self.state])
+
+    def open_state(self) -> str:
+        """Where an unresolved case stands, the most specific first (outcome.STATES)."""
+        stage = self.stage
+        if stage in (SIGNED, UNDER_REVIEW):
+            return "under_review"
+        if stage == IN_CONCEPT:
+            return "approved_in_concept"
+        if stage in (APPROVED, CLOSING):
+            return "deal_pending"
+        live = [t for t in self.tiers if t.status not in ENDED]
+        if any(self.enjoined[t.instrument] for t in live):
+            return "enjoined"
+        if any(t.status == FORBORNE for t in live):
+            return "forborne"
+        if any(t.status in BITING for t in live):
+            return "enforcement_pending"
+        if self.tiers and not live:
+            return "lapsed"
+        return "open"

@@ -1,21 +1,27 @@
 """The parent company: concedes from its aspiration toward its reservation value as the
 deadline nears, and signs the first acceptable offer that meets its demand.
 
-Offer and demand both move with tau, the share of the time to the deadline in force that
-has passed; with late (Boulware) concession they cross just before the deadline, which is
-the deadline effect of bargaining experiments. An extension eases the pressure: tau falls
-and the demand rises again.
+Offer and demand both move with tau, the share of the time from the order that set the
+deadline in force to that deadline which has passed; with late (Boulware) concession they
+cross just before the deadline, which is the deadline effect of bargaining experiments.
+An extension or an injunction eases the pressure: tau falls and the demand rises again.
+Which structures the parent will sell is read at each look, from latent draws it shares
+with its home government's stance (``Model``), and it will not sign a deal whose licence
+its government has already refused. Under an enforced divestiture a trustee sells instead:
+any structure, at any offer above a floor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import simpy
 
 from sim.actors.bidder import BidderTerms
-from sim.actors.deal import Deal, Signed
+from sim.actors.deal import TRUSTEE, Deal, Signed
+from sim.actors.home_government import already_refused
+from sim.scenario import STRUCTURES
 
 CROSSING_TOLERANCE_DAYS = 1e-6
 
@@ -25,15 +31,35 @@ class ParentTerms:
     reservation_bn: float
     aspiration_multiple: float
     exponent: float
-    accepts: tuple[bool, ...]  # by structure index: would it sell this way at all?
+    latent: tuple[float, ...]  # by structure: the draw its acceptance chance is compared with
+    trustee_floor: float = 0.0  # a trustee's floor, as a share of the reservation (0: none)
 
     def demand(self, tau: float) -> float:
         """USD bn asked when a share ``tau`` of the time to the deadline has passed."""
+        if self.trustee_floor:
+            return self.reservation_bn * self.trustee_floor
         m = self.aspiration_multiple
         return self.reservation_bn * (m - (m - 1) * tau ** (1 / self.exponent))
 
 
-def crossing(now: float, deadline: float, bidder: BidderTerms,
+def accepts(deal: Deal, parent: ParentTerms, bidder: BidderTerms) -> bool:
+    """Would it sell to this bidder now: the structure, and no licence already refused."""
+    if bidder.needs_licence and already_refused(deal, bidder.structure):
+        return False
+    if parent.trustee_floor:
+        return True
+    return parent.latent[bidder.structure] < deal.values.get(
+        f"parent.accepts.{STRUCTURES[bidder.structure]}", 1.0)
+
+
+def tau_at(t: float, origin: float, deadline: float) -> float:
+    """The share of the time from ``origin`` (the order) to ``deadline`` passed at ``t``."""
+    if deadline <= origin:
+        return 1.0
+    return min(max((t - origin) / (deadline - origin), 0.0), 1.0)
+
+
+def crossing(now: float, origin: float, deadline: float, bidder: BidderTerms,
              parent: ParentTerms) -> tuple[float, float] | None:
     """The first day from ``now`` on which the bidder's offer meets the demand, and the price.
 
@@ -41,7 +67,7 @@ def crossing(now: float, deadline: float, bidder: BidderTerms,
     gap is monotone and a bisection finds the day.
     """
     def tau(t: float) -> float:
-        return min(t / deadline, 1.0) if deadline > 0 else 1.0
+        return tau_at(t, origin, deadline)
 
     def gap(t: float) -> float:
         x = tau(t)
@@ -66,17 +92,23 @@ def best_agreement(deal: Deal, parent: ParentTerms,
                    bidders: Sequence[BidderTerms]) -> tuple[float, BidderTerms, float] | None:
     """The earliest agreement among the bidders in the running; the higher price on a tie."""
     best: tuple[float, BidderTerms, float] | None = None
-    now, deadline = deal.env.now, deal.pressure_day
+    now, (origin, deadline) = deal.env.now, deal.pressure()
     for b in bidders:
-        if not deal.present[b.index] or not parent.accepts[b.structure]:
+        if not deal.present[b.index] or not accepts(deal, parent, b):
             continue
-        found = crossing(now, deadline, b, parent)
+        found = crossing(now, origin, deadline, b, parent)
         if found is None:
             continue
         day, price = found
         if best is None or day < best[0] or (day == best[0] and price > best[2]):
             best = (day, b, price)
     return best
+
+
+def trustee_floor(deal: Deal) -> float:
+    """The floor of the trustee now selling (the lowest, if several orders are enforced)."""
+    return min(deal.values[f"{t.enforcement}.trustee_floor"] for t in deal.tiers
+               if t.selling and t.status == TRUSTEE) or 1e-9
 
 
 def sign(deal: Deal, bidder: BidderTerms, price_bn: float,
@@ -94,21 +126,16 @@ def sign(deal: Deal, bidder: BidderTerms, price_bn: float,
     signed.process = deal.env.process(approval(deal, bidder, signed))
 
 
-def _tau(now: float, deadline: float) -> float:
-    """Time pressure as ``crossing`` computes it; for the event log only."""
-    return min(now / deadline, 1.0) if deadline > 0 else 1.0
-
-
 def _log_positions(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms]) -> None:
     """Log where each bidder in the running stands (tracing only: it costs a few crossings)."""
-    now, deadline = deal.env.now, deal.pressure_day
-    x = _tau(now, deadline)
+    now, (origin, deadline) = deal.env.now, deal.pressure()
+    x = tau_at(now, origin, deadline)
     positions = []
     for b in bidders:
         if not deal.present[b.index]:
             continue
-        accepted = parent.accepts[b.structure]
-        meets = crossing(now, deadline, b, parent) if accepted else None
+        accepted = accepts(deal, parent, b)
+        meets = crossing(now, origin, deadline, b, parent) if accepted else None
         positions.append({"bidder": b.index, "accepted": accepted, "offer_bn": b.offer(x),
                           "demand_bn": parent.demand(x), "valuation_bn": b.valuation_bn,
                           "reservation_bn": parent.reservation_bn,
@@ -124,9 +151,12 @@ def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
     env = deal.env
     while not deal.is_over:
         try:
-            found = best_agreement(deal, parent, bidders) if deal.signed is None else None
+            terms = parent
+            if deal.trustee:
+                terms = replace(parent, trustee_floor=trustee_floor(deal))
+            found = best_agreement(deal, terms, bidders) if deal.signed is None else None
             if deal.trace is not None and deal.signed is None:
-                _log_positions(deal, parent, bidders)
+                _log_positions(deal, terms, bidders)
             if found is None:
                 yield env.event()  # nothing to do until poked
                 continue
@@ -134,9 +164,10 @@ def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
             if day > env.now:
                 yield env.timeout(day - env.now)
             if deal.trace is not None:
-                x = _tau(env.now, deal.pressure_day)
+                x = tau_at(env.now, *deal.pressure())
                 deal.log("offers_cross", bidder=bidder.index, offer_bn=bidder.offer(x),
-                         demand_bn=parent.demand(x), deadline_day=deal.pressure_day)
+                         demand_bn=terms.demand(x), deadline_day=deal.pressure_day,
+                         trustee=bool(terms.trustee_floor))
             sign(deal, bidder, price, approval)
         except simpy.Interrupt:
             continue

@@ -1,9 +1,10 @@
-"""The head of state: decides within the statutory window, usually as recommended.
+"""The head of state: decides within the statutory window, with discretion.
 
-Approval is a draw below ``follows`` for a cleared deal and below ``1 - follows`` for a
-blocked one; with ``follows >= 0.5`` (the schema requires it) a worse recommendation can
-never turn the same draw from a block into an approval, so a stricter committee never
-raises the chance of a sale.
+One draw against the shares for the recommendation (``on_clear`` or ``on_block``, per
+structure where ``by_structure`` names it): block, decide nothing, approve in concept, or
+approve (the rest). The schema requires each cumulative share for a cleared deal to be at
+most the blocked deal's, so with the same draw a worse recommendation never turns a block
+into an approval: a stricter committee never raises the chance of a sale.
 """
 
 from __future__ import annotations
@@ -14,16 +15,23 @@ import simpy
 
 from sim.actors.bidder import BidderTerms
 from sim.actors.deal import Deal
-from sim.outcome import CLEAR
+from sim.outcome import APPROVE, CLEAR, IN_CONCEPT, NOTHING, REFUSE
+from sim.scenario import STRUCTURES
 
 
 def decide(deal: Deal, bidder: BidderTerms,
-           recommendation: int) -> Generator[simpy.Event, object, bool]:
+           recommendation: int) -> Generator[simpy.Event, object, int]:
     v = deal.values
-    yield deal.env.timeout(v["president.decision_days"])
-    follows = v["president.follows_recommendation_probability"]
-    approve_below = follows if recommendation == CLEAR else 1.0 - follows
-    approved = v[f"{bidder.key}.draw.president"] < approve_below
-    deal.log("president_decides", bidder=bidder.index, approved=approved,
+    yield deal.env.timeout(deal.take("president.decision_days"))
+    structure = f"president.by_structure.{STRUCTURES[bidder.structure]}"
+    base = structure if f"{structure}.on_clear.block" in v else "president"
+    shares = f"{base}.{'on_clear' if recommendation == CLEAR else 'on_block'}"
+    u = deal.take(f"{bidder.key}.draw.president")
+    block = v[f"{shares}.block"]
+    nothing = block + v[f"{shares}.nothing"]
+    concept = nothing + v[f"{shares}.in_concept"]
+    decision = (REFUSE if u < block else NOTHING if u < nothing
+                else IN_CONCEPT if u < concept else APPROVE)
+    deal.log("president_decides", bidder=bidder.index, decision=decision,
              recommendation=recommendation)
-    return approved
+    return decision
