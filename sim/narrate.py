@@ -19,7 +19,22 @@ from typing import Any
 import numpy as np
 
 from sim.model import Model
-from sim.outcome import BLOCK, CLEAR, OUTCOMES, SALE, SHUTDOWN, UNRESOLVED, Outcome
+from sim.outcome import (
+    ABANDONED,
+    APPROVE,
+    BLOCK,
+    CLEAR,
+    IN_CONCEPT,
+    NOTHING,
+    OUTCOMES,
+    REFUSE,
+    SALE,
+    SHUTDOWN,
+    STATE_WORDS,
+    STATES,
+    UNRESOLVED,
+    Outcome,
+)
 from sim.results import Run
 from sim.rng import BLOCK_SIZE
 from sim.sampling import sample_block
@@ -112,12 +127,23 @@ def _date(scenario: Scenario, day: float) -> str:
 
 def headline(scenario: Scenario, outcome: Outcome, replication: int, seed: int) -> str:
     when = f"{_date(scenario, outcome.day)} (day {outcome.day:.0f})"
-    what = {SALE: f"SALE on {when}", SHUTDOWN: f"SHUTDOWN on {when}",
-            UNRESOLVED: f"UNRESOLVED at the horizon, {when}"}[outcome.outcome]
+    state = STATE_WORDS.get(STATES[outcome.state], "")
+    what = {SALE: f"SALE on {when}",
+            SHUTDOWN: f"SHUTDOWN, dark since {when}, {outcome.days_dark:.0f} days dark in all",
+            ABANDONED: f"ABANDONED on {when}",
+            UNRESOLVED: f"UNRESOLVED at the horizon, {when}: {state}"}[outcome.outcome]
     if outcome.outcome == SALE:
         buyer = scenario.bidders[outcome.winner].name
         what += f": {buyer} buys for {_money(outcome.price_bn)}"
     return f"Replication {replication} (seed {seed}) ends in {what}"
+
+
+STAGE_WORDS = {"none": "no bidder in the running", "negotiating": "talks under way",
+               "signed": "a deal signed", "under_review": "a deal under review",
+               "approved_in_concept": "a deal approved in concept",
+               "approved": "an approved deal", "closing": "a deal closing"}
+KIND_WORDS = {"service_ban": "ban", "divestiture_order": "divestiture order",
+              "transaction_termination": "termination date", "lapse": "deadline"}
 
 
 class _Narrator:
@@ -131,12 +157,11 @@ class _Narrator:
         self.president = "The " + s.president.name if s.president.name.islower() \
             else s.president.name
         self.home = s.home_government.name if s.home_government else "the home government"
-        self.deadlines = {f"deadlines.{d.id}": d for d in s.deadlines}
+        self.tiers = s.due_dates
         self.said: dict[int, tuple[Any, ...]] = {}
         self.signed: int | None = None
         self.price = math.nan
-        self.enforced: dict[str, list[str]] = {}  # deadline key -> court steps so far
-        self.enjoined = False
+        self.refused: list[str] = []  # why the last run of suits failed, for the end
         self.handlers: dict[str, Callable[[float, dict[str, Any]], list[str]]] = {
             name.removeprefix("_on_"): getattr(self, name)
             for name in dir(self) if name.startswith("_on_")}
@@ -144,8 +169,14 @@ class _Narrator:
     def bidder(self, index: int) -> str:
         return self.s.bidders[index].name
 
-    def deadline(self, key: str) -> str:
-        return f"the {self.deadlines[key].id} deadline"
+    def tier(self, index: int) -> str:
+        due = self.tiers[index]
+        ins = self.s.instruments[self._ins(index)]
+        return self.instrument(self._ins(index)) + due.label.removeprefix(ins.name)
+
+    def instrument(self, index: int) -> str:
+        ins = self.s.instruments[index]
+        return f"the {ins.label}" if ins.label else f"the {ins.id} {KIND_WORDS[ins.kind]}"
 
     def date(self, day: float) -> str:
         return f"{self.s.date_of(day):%d %b %Y}"
@@ -173,18 +204,18 @@ class _Narrator:
             if not p["accepted"]:
                 said: tuple[Any, ...] = ("refused",)
                 text = (f"{self.parent} will not sell as a "
-                        f"{STRUCTURE_WORDS[self.s.bidders[b].structure]}, so it does not "
-                        f"bargain with {name}.")
+                        f"{STRUCTURE_WORDS[self.s.bidders[b].structure]} (or its government "
+                        f"has refused that licence), so it does not bargain with {name}.")
             elif p["meets_day"] is None:
                 said = ("apart",)
                 text = (f"{name} offers {_money(p['offer_bn'])} against {self.parent}'s ask "
                         f"of {_money(p['demand_bn'])}; its ceiling of "
-                        f"{_money(p['valuation_bn'])} is below {self.parent}'s floor of "
-                        f"{_money(p['reservation_bn'])}: no deal in sight.")
+                        f"{_money(p['valuation_bn'])} is below {self.parent}'s floor: "
+                        f"no deal in sight.")
             elif p["meets_day"] > day + 1e-9:
                 said = ("meet", round(p["meets_day"], 1), round(p["meets_price_bn"], 1))
                 text = (f"{name} offers {_money(p['offer_bn'])} against {self.parent}'s ask "
-                        f"of {_money(p['demand_bn'])}; conceding toward the deadline in "
+                        f"of {_money(p['demand_bn'])}; conceding toward the threat in "
                         f"force ({self.date(d['deadline_day'])}), they are on course to meet "
                         f"on {self.date(p['meets_day'])} at {_money(p['meets_price_bn'])}.")
             else:
@@ -196,11 +227,13 @@ class _Narrator:
 
     def _on_offers_cross(self, day: float, d: dict[str, Any]) -> list[str]:
         name, offer, ask = self.bidder(d["bidder"]), d["offer_bn"], d["demand_bn"]
+        if d.get("trustee"):
+            return [f"The trustee accepts {name}'s offer of {_money(offer)} (its floor is "
+                    f"{_money(ask)})."]
         before = d["deadline_day"] - day
         due = self.date(d["deadline_day"])
-        when = (f"{_plural(before, 'day')} before the deadline in force, {due}"
-                if before >= 0.5 else f"on the deadline in force, {due}"
-                if before > -0.5 else "with every deadline passed")
+        when = (f"{_plural(before, 'day')} before the threat in force, {due}"
+                if before >= 0.5 else "under a threat already in force")
         if offer - ask > 0.005:
             return [f"{name}'s offer of {_money(offer)} already exceeds {self.parent}'s ask "
                     f"of {_money(ask)}, {when}: they split the difference."]
@@ -213,7 +246,7 @@ class _Narrator:
         self.said.clear()
         deal = f"a {STRUCTURE_WORDS[b.structure]} at {_money(d['price_bn'])}"
         if not d["bargained"]:
-            return [f"{self.parent} and {b.name} have already agreed {deal}; the deal goes "
+            return [f"{self.parent} and {b.name} have agreed {deal}; the deal goes "
                     f"to the approvals."]
         return [f"{self.parent} and {b.name} sign {deal}; the deal goes to the approvals."]
 
@@ -242,11 +275,26 @@ class _Narrator:
         return ["The parties accept the mitigation terms; the deal counts as cleared."]
 
     def _on_president_decides(self, day: float, d: dict[str, Any]) -> list[str]:
-        approved = d["approved"]
-        followed = approved == (d["recommendation"] == CLEAR)
-        how = "as recommended" if followed else "against the committee's recommendation"
-        verb = "approves" if approved else "blocks"
-        return [f"{self.president} {verb} the {self.bidder(d['bidder'])} deal ({how})."]
+        rec = "a clearing" if d["recommendation"] == CLEAR else "a blocking"
+        deal = f"the {self.bidder(d['bidder'])} deal"
+        text = {APPROVE: f"approves {deal}", IN_CONCEPT: f"approves {deal} in concept: it "
+                f"must now be finalised", NOTHING: f"takes no decision on {deal}: it sits "
+                f"under review", REFUSE: f"blocks {deal}"}[d["decision"]]
+        return [f"{self.president} {text} (on {rec} recommendation)."]
+
+    def _on_in_concept_window_ends(self, day: float, d: dict[str, Any]) -> list[str]:
+        if d["finalised"]:
+            return ["The deal is finalised within the window: it counts as approved."]
+        return ["The window closes without the deal being finalised: it stalls, approved "
+                "in concept only."]
+
+    def _on_abandonment_pending(self, day: float, d: dict[str, Any]) -> list[str]:
+        return ["The parties prepare to terminate the blocked transaction."]
+
+    def _on_fresh_review(self, day: float, d: dict[str, Any]) -> list[str]:
+        self.signed = d["bidder"]
+        return [f"The new administration orders a fresh review of the "
+                f"{self.bidder(d['bidder'])} deal."]
 
     def _on_licence_requested(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"The deal transfers controlled technology: {self.home} must license its "
@@ -265,43 +313,112 @@ class _Narrator:
     def _on_closing_starts(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"Every approval is in: the {self.bidder(d['bidder'])} deal starts closing."]
 
-    # -- deadlines and courts --------------------------------------------------------
+    # -- instruments and enforcement -------------------------------------------------
     def _on_deadline_extended(self, day: float, d: dict[str, Any]) -> list[str]:
-        why = "a deal is in progress" if d["deal_in_progress"] else "no deal is in progress"
-        most = self.deadlines[d["deadline"]].extension.max_extensions
-        return [f"{_upper(self.deadline(d['deadline']))}, due today, is extended by "
-                f"{_plural(d['days'], 'day')} to {self.date(d['until_day'])} (extension "
-                f"{d['extensions']} of at most {most}; {why})."]
+        most = self.s.instruments[self._ins(d["tier"])].enforcement.max_extensions
+        return [f"{_upper(self.tier(d['tier']))}, due today, is extended by "
+                f"{_days(d['days'])} to {self.date(d['until_day'])} (extension "
+                f"{d['extensions']} of at most {most}; {STAGE_WORDS[d['stage']]})."]
 
-    def _on_deadline_expires(self, day: float, d: dict[str, Any]) -> list[str]:
-        original = self.deadlines[d["deadline"]].date
-        when = (f"originally {original:%d %b %Y}, after {_plural(d['extensions'], 'extension')}"
-                if d["extensions"] else "not extended")
-        return [f"{_upper(self.deadline(d['deadline']))} expires ({when})."]
+    def _ins(self, tier: int) -> int:
+        ident = self.tiers[tier].key.split(".")[1]
+        return next(i for i, ins in enumerate(self.s.instruments) if ins.id == ident)
+
+    def _on_forbearance(self, day: float, d: dict[str, Any]) -> list[str]:
+        how = ("stops enforcing" if d["lifted"] else "declines to enforce")
+        return [f"The government {how} {self.tier(d['tier'])} for {_days(d['days'])}, to "
+                f"{self.date(d['until_day'])}, and will look again ({STAGE_WORDS[d['stage']]}; "
+                f"forbearance {d['count']})."]
 
     def _on_deadline_lapses(self, day: float, d: dict[str, Any]) -> list[str]:
-        if self.deadlines[d["deadline"]].on_expiry == "lapse":
-            return ["It was only a bargaining date: nothing is enforced."]
-        return ["The government does not enforce it: the order lapses."]
+        if self.tiers[d["tier"]].kind == "lapse":
+            return [f"{_upper(self.tier(d['tier']))} passes: it was only a date to bargain "
+                    "against."]
+        how = "stops enforcing" if d["lifted"] else "lets pass"
+        return [f"The government {how} {self.tier(d['tier'])}: it lapses, nothing enforced."]
+
+    def _on_enforcement_held(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"{_upper(self.tier(d['tier']))} falls due, but the government holds off "
+                f"while {STAGE_WORDS[d['stage']]} completes."]
 
     def _on_enforcement(self, day: float, d: dict[str, Any]) -> list[str]:
-        self.enforced[d["deadline"]] = []
-        return ["Enforcement starts: the ban takes effect."]
+        due = self.tiers[d["tier"]]
+        what = {"service_ban": "takes effect" + ("" if due.dark else
+                                                 " (a restriction: the service still runs)"),
+                "divestiture_order": "is enforced",
+                "transaction_termination": "is reached: the transaction terminates",
+                "lapse": "passes"}[d["remedy"]]
+        return [f"{_upper(self.tier(d['tier']))} {what} ({STAGE_WORDS[d['stage']]})."]
 
+    def _on_penalties(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"The government enforces {self.tier(d['tier'])} with penalties; the "
+                "business keeps running."]
+
+    def _on_trustee_appointed(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"The government moves to force the divestiture: a trustee will take over "
+                f"the sale from {self.date(d['ready_day'])}; the business keeps running."]
+
+    def _on_trustee_sells(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"The trustee takes over the sale from {self.parent}."]
+
+    def _on_service_dark(self, day: float, d: dict[str, Any]) -> list[str]:
+        return ["The service goes dark in the country."]
+
+    def _on_service_restored(self, day: float, d: dict[str, Any]) -> list[str]:
+        return ["The service comes back on."]
+
+    # -- courts ----------------------------------------------------------------------
     def _on_lawsuit(self, day: float, d: dict[str, Any]) -> list[str]:
-        self.enforced[d["deadline"]].append("lawsuit")
-        return [f"{self.parent} sues to stop it."]
+        ins = self.instrument(d["instrument"])
+        if d["filed_day"] < day - 0.5:
+            return [f"{d['plaintiff']}'s suit against {ins}, filed on "
+                    f"{self.date(d['filed_day'])}, is pending."]
+        return [f"{d['plaintiff']} sues to stop {ins}."]
+
+    def _on_settlement(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"The government settles {d['plaintiff']}'s suit and withdraws "
+                f"{self.instrument(d['instrument'])}."]
 
     def _on_injunction(self, day: float, d: dict[str, Any]) -> list[str]:
-        self.enforced[d["deadline"]].append("injunction")
-        self.enjoined = True
-        until = ("an injunction that outlasts the horizon" if math.isinf(d["days"])
-                 else f"for {_plural(d['days'], 'day')}, to {self.date(day + d['days'])}")
-        return [f"The court enjoins the ban ({until}); the case goes on."]
+        how = "on appeal, " if d["how"] == "on appeal" else ""
+        return [f"The court, {how}in {d['plaintiff']}'s suit, enjoins "
+                f"{self.instrument(d['instrument'])}: it cannot be enforced while the "
+                "injunction stands."]
+
+    def _on_injunction_denied(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"The court refuses {d['plaintiff']} an injunction against "
+                f"{self.instrument(d['instrument'])}."]
+
+    def _on_appeal(self, day: float, d: dict[str, Any]) -> list[str]:
+        who = "The government" if d["by_government"] else d["plaintiff"]
+        return [f"{who} appeals."]
+
+    def _on_appeal_decided(self, day: float, d: dict[str, Any]) -> list[str]:
+        if d["reversed"]:
+            return ["The appeals court reverses the ruling."]
+        return ["The appeals court upholds the ruling."]
 
     def _on_injunction_lifted(self, day: float, d: dict[str, Any]) -> list[str]:
-        self.enforced[d["deadline"]].append("lifted")
-        return ["The injunction is lifted: the ban bites."]
+        more = " (another injunction still stands)" if d["still"] else ""
+        return [f"The injunction in {d['plaintiff']}'s suit is lifted{more}."]
+
+    def _on_vacated(self, day: float, d: dict[str, Any]) -> list[str]:
+        ins = self.instrument(d["instrument"])
+        if math.isinf(d["remand_days"]):
+            return [f"The court vacates {ins}: it is gone for good."]
+        return [f"The court vacates {ins} and remands it: the government may re-impose it "
+                f"in {_days(d['remand_days'])}."]
+
+    # -- politics --------------------------------------------------------------------
+    def _on_political_event(self, day: float, d: dict[str, Any]) -> list[str]:
+        ev = self.s.politics[d["event"]]
+        if not d["happened"]:
+            return [f"{_upper(ev.name)}: no change of course."]
+        what = (f"; {_plural(d['sets'], 'policy')} change from today" if d["sets"] else "")
+        return [f"{_upper(ev.name)}: the course changes{what}."]
+
+    def _on_revoked(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"{_upper(self.instrument(d['instrument']))} is revoked."]
 
     def _on_end(self, day: float, d: dict[str, Any]) -> list[str]:
         outcome = d["outcome"]
@@ -309,16 +426,17 @@ class _Narrator:
             name = self.bidder(self.signed) if self.signed is not None else "the buyer"
             return [f"The {name} deal closes: a sale at {_money(self.price)}."]
         if outcome == SHUTDOWN:
-            steps = self.enforced.get(d.get("deadline", ""), [])
-            if not steps:
-                why = f"{self.parent} does not sue"
-            elif steps == ["lawsuit"]:
-                why = "the court refuses an injunction"
-            else:
-                why = "nothing stops the ban any more"
-            return [f"{_upper(why)}: the business shuts down."]
-        held = " while the ban stays enjoined" if self.enjoined else ""
-        return [f"The horizon is reached with no sale and no shutdown{held}: unresolved."]
+            return ["The horizon is reached with the service still dark: a shutdown."]
+        if outcome == ABANDONED:
+            return ["The transaction is abandoned."]
+        return [f"The horizon is reached unresolved: {STATE_WORDS[d['state']]}."]
+
+
+def _days(days: float) -> str:
+    """A duration as a reader says it: whole days, or hours when under two days."""
+    if days < 2:
+        return _plural(days * 24, "hour")
+    return _plural(days, "day")
 
 
 def narrate(scenario: Scenario, trace: Sequence[Event]) -> list[Line]:

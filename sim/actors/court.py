@@ -63,14 +63,15 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     env, v = deal.env, deal.values
     if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"]:
         return
-    filed = max(s.first_day + v[f"{s.plaintiff}.files_day"], 0.0)
+    filed = s.first_day + v[f"{s.plaintiff}.files_day"]  # before day 0: already pending
     if filed > env.now:
         yield env.timeout(filed - env.now)
     if not _live(deal, s.instrument):
         return
     deal.suits += 1
-    deal.log("lawsuit", instrument=s.instrument, plaintiff=s.name)
-    yield env.timeout(deal.take(f"{s.court}.ruling_days"))
+    deal.log("lawsuit", instrument=s.instrument, plaintiff=s.name, filed_day=filed)
+    ruling = filed + deal.take(f"{s.court}.ruling_days")
+    yield env.timeout(max(ruling - env.now, 0.0))
     if not _live(deal, s.instrument):
         return
     u = deal.take(f"{s.key}.draw.ruling")
