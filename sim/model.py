@@ -15,6 +15,7 @@ sampler in vectorised blocks, so that no random number is generated inside simpy
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
@@ -99,12 +100,29 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class TierSpec:
+    """What one tier's authority process needs that does not vary between replications."""
+
+    instrument: int
+    key: str
+    enforcement: str
+    kind: str
+    dark: bool
+    issued: float
+    day: float
+    hold: bool
+    max_extensions: int
+    max_total: float
+    max_forbearances: int
+
+
 class Model:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         self.horizon = float(scenario.horizon_days)
         self.pending = scenario.subject == "pending_transaction"
-        self.tiers: list[tuple[Any, ...]] = []
+        self.tiers: list[TierSpec] = []
         self.suits: list[SuitTerms] = []
         index = {ins.id: i for i, ins in enumerate(scenario.instruments)}
         for i, ins in enumerate(scenario.instruments):
@@ -112,7 +130,7 @@ class Model:
             issued = scenario.day_of(ins.issued) if ins.issued else 0.0
             for tier in ins.tiers or [None]:
                 date = tier.date if tier else ins.date
-                self.tiers.append((
+                self.tiers.append(TierSpec(
                     i, instrument_key(ins.id, tier.id if tier else None),
                     f"instruments.{ins.id}.enforcement", ins.kind,
                     tier.dark if tier else ins.kind == "service_ban", issued,
@@ -180,7 +198,8 @@ class Model:
                     present=[False] * len(self.scenario.bidders),
                     enjoined=[0] * len(self.scenario.instruments),
                     events=[False] * len(self.events), ended=env.event())
-        deal.tiers = [Tier(k, *t[:7], hold=t[7]) for k, t in enumerate(self.tiers)]
+        deal.tiers = [Tier(k, t.instrument, t.key, t.enforcement, t.kind, t.dark, t.issued,
+                           t.day, t.hold) for k, t in enumerate(self.tiers)]
         bidders = self._bidders(values)
         parent = self._parent(values)
 
@@ -194,8 +213,8 @@ class Model:
         for b in bidders:
             if b.index != self.agreed:
                 env.process(bidder(deal, b))
-        for tier, spec in zip(deal.tiers, self.tiers, strict=True):
-            env.process(authority(deal, tier, *spec[8:]))
+        for tier, t in zip(deal.tiers, self.tiers, strict=True):
+            env.process(authority(deal, tier, t.max_extensions, t.max_total, t.max_forbearances))
         for s in self.suits:
             env.process(suit(deal, s))
         for e in self.events:

@@ -10,12 +10,12 @@ model then runs without generating a single random number.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import stats
 
 from sim.distributions import Fixed
-from dataclasses import dataclass
-
 from sim.model import decision_keys, occurrences
 from sim.rng import uniforms
 from sim.scenario import Scenario, correlation_matrix, uncertain_inputs

@@ -16,7 +16,8 @@ import simpy
 from sim.actors import committee, home_government, president
 from sim.actors.bidder import BidderTerms
 from sim.actors.deal import APPROVED, CLOSING, IN_CONCEPT, UNDER_REVIEW, Deal, Signed
-from sim.outcome import ABANDONED, CLEAR, IN_CONCEPT as CONCEPT, MITIGATE, NOTHING, REFUSE, SALE
+from sim.outcome import ABANDONED, CLEAR, MITIGATE, NOTHING, REFUSE, SALE
+from sim.outcome import IN_CONCEPT as CONCEPT
 
 
 def approval(deal: Deal, bidder: BidderTerms,
