@@ -17,25 +17,32 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 from pydantic import BaseModel
 
 from sim import scenario as scenario_module
+from sim import stats
 from sim.errors import ScenarioError
 from sim.files import atomic_write_text
-from sim.narrate import Story, example_runs, run_stories
-from sim.outcome import OUTCOMES
-from sim.results import INPUT_PREFIX, Run
+from sim.outcome import OUTCOMES, STATE_WORDS
+from sim.results import INPUT_PREFIX, Run, due_words
+
+if TYPE_CHECKING:  # narration re-runs the model: imported when a page is written
+    from sim.narrate import Story
 
 REPORT_NAME = "report.html"
-OUTCOME_COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "unresolved": "#0072B2"}
-OUTCOME_MEANING = {
-    "sale": "a signed deal cleared every approval and closed before a ban bit",
-    "shutdown": "a ban was enforced and not stopped in court (or an injunction was lifted)",
-    "unresolved": "neither by the horizon — typically a ban enjoined while no deal closes",
+OUTCOME_COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "abandoned": "#CC79A7",
+                   "unresolved": "#0072B2"}  # sim.plots.COLOURS (no matplotlib here)
+OUTCOME_MEANING = {  # docs/model.md, "Endings"
+    "sale": "a qualifying deal closed (buyer, price, structure, stake); dated at closing",
+    "shutdown": "a ban ended the service and it was not restored by the horizon; dated the "
+                "day it last went dark",
+    "abandoned": "a pending transaction was terminated or abandoned: blocked, or its "
+                 "termination instrument expired",
+    "unresolved": "none of these by the horizon; below, where the runs stood there",
 }
 FIGURE_CAPTIONS = {
     "outcomes.png": "How it ends: the probability of each outcome, with its 95% interval.",
@@ -126,7 +133,7 @@ def _sources(root: yaml.Node | None, lines_of: Lines, main: str | None) -> dict[
 
 def source_comments(text: str) -> dict[str, Source]:
     """Every key of one scenario text by the key path ``uncertain_inputs`` uses (bidders
-    and deadlines by name or id), with its line and the comments on and directly above it."""
+    and instruments by name or id), with its line and the comments on and directly above it."""
     lines = text.splitlines()
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     return _sources(root, lambda mark: lines, root.start_mark.name if root else None)
@@ -207,7 +214,7 @@ def _value(value: Any) -> str:
 
 def _group(key: str) -> str:
     parts = key.split(".")
-    if parts[0] in ("bidders", "deadlines") and len(parts) > 2:
+    if parts[0] in ("bidders", "instruments", "politics") and len(parts) > 2:
         return ".".join(parts[:2])
     return parts[0] if len(parts) > 1 else "scenario"
 
@@ -278,6 +285,15 @@ def _outcomes_table(data: dict[str, Any]) -> str:
             f'<td class="num big">{_pct(o["probability"])}</td>'
             f'<td class="num">{_pct(low)} – {_pct(high)}</td>'
             f'<td class="num">{o["count"]:,}</td><td>{_e(OUTCOME_MEANING[name])}</td></tr>')
+    for state, o in data["unresolved_by_state"].items():
+        if o["count"]:
+            low, high = o["ci95"]
+            rows.append(
+                f'<tr class="state" id="state-{state}"><td>&emsp;<code>{_e(state)}</code></td>'
+                f'<td class="num">{_pct(o["probability"])}</td>'
+                f'<td class="num">{_pct(low)} – {_pct(high)}</td>'
+                f'<td class="num">{o["count"]:,}</td><td>unresolved: '
+                f"{_e(STATE_WORDS[state])}</td></tr>")
     return ("<table><thead><tr><th>outcome</th><th>probability</th><th>95% interval"
             "</th><th>runs</th><th>meaning</th></tr></thead><tbody>" + "".join(rows)
             + "</tbody></table>")
@@ -293,12 +309,12 @@ def _timing(run: Run, data: dict[str, Any]) -> str:
     items.append("Resolved (any outcome; open runs censored at the horizon): "
                  f"10%: {_when(run, res['p10'])} · 50%: {_when(run, res['p50'])} · "
                  f"90%: {_when(run, res['p90'])}.")
-    for name in ("sale", "shutdown"):
+    for _, name in stats.RESOLVED:
         given = data["days_to_resolution"][f"given_{name}"]
         if given is not None:
             d = given["days"]
-            items.append(f"Given a {name}: median {_when(run, d['p50'])}, 10–90% between "
-                         f"day {d['p10']:.0f} and day {d['p90']:.0f}.")
+            items.append(f"Day of resolution, {name}: median {_when(run, d['p50'])}, "
+                         f"10–90% between day {d['p10']:.0f} and day {d['p90']:.0f}.")
     if data["winners"]:
         items.append("Buyer (share of all runs): " + ", ".join(
             f"{_e(k)} {_pct(v['probability'])}" for k, v in data["winners"].items()) + ".")
@@ -306,8 +322,11 @@ def _timing(run: Run, data: dict[str, Any]) -> str:
     if price is not None:
         items.append(f"Price given a sale: median USD {price['p50']:.1f} bn, 10–90% "
                      f"USD {price['p10']:.1f}–{price['p90']:.1f} bn.")
-    items.append(f"Deadline extensions per run: {data['extensions_mean']:.2f} on average; "
-                 f"a court injunction in {_pct(data['injunction']['probability'])} of runs.")
+    items.append(f"Per run, on average: {data['extensions_mean']:.2f} deadline extensions, "
+                 f"{data['forbearances_mean']:.2f} forbearances, "
+                 f"{data['days_dark_mean']:.1f} days with the service dark.")
+    items.append("Share of runs with " + ", ".join(
+        f"{what}: {_pct(data[key]['probability'])}" for key, what in stats.SHARES) + ".")
     return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
 
 
@@ -396,7 +415,7 @@ def _provenance(data: dict[str, Any]) -> str:
 def render(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
            told: Sequence[Story], sources: dict[str, Source] | None) -> str:
     s = run.scenario
-    deadlines = "; ".join(f"{d.id}: {d.date:%d %b %Y} ({d.on_expiry})" for d in s.deadlines)
+    due = "; ".join(f"{d.label}: {d.date:%d %b %Y} ({due_words(d)})" for d in s.due_dates)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -409,12 +428,13 @@ def render(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
 start {s.start:%d %b %Y} · horizon {s.horizon_days:g} days
 ({_e(data['scenario']['horizon_date'])}) · created {_e(data['created'])}</p>
 <p>{_e(s.description.strip())}</p>
-<p class="meta">Deadlines: {_e(deadlines or 'none')}.</p>
+<p class="meta">Due dates: {_e(due or 'none')}.</p>
 </header>
 <main>
 <h2 id="outcomes">How it ends</h2>
 {_outcomes_table(data)}
-<p class="note">The interval is the 95% Wilson interval of the Monte Carlo estimate: it
+<p class="note">The states of the unresolved runs are shares of all runs: they add up to
+the unresolved outcome. The interval is the 95% Wilson interval of the Monte Carlo estimate: it
 measures simulation noise only. The uncertainty about the inputs is already inside the
 probabilities, through the distributions below.</p>
 <h2 id="timing">When, to whom, at what price</h2>
@@ -436,6 +456,8 @@ above) and <a href="replications.csv">replications.csv</a> (one row per run).</p
 
 def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]) -> Path:
     """Write ``report.html`` into ``out`` atomically; ``files`` are the outputs already there."""
+    from sim.narrate import example_runs, run_stories
+
     told = run_stories(run, list(example_runs(run.results["outcome"]).values()))
     try:
         sources: dict[str, Source] | None = file_sources(run.path)

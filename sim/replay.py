@@ -21,8 +21,9 @@ from typing import Any
 from sim.errors import ScenarioError
 
 # The results of a run, as summary.json records them: what a replay must reproduce.
-NUMBERS = ("runs", "seed", "outcomes", "days_to_resolution", "winners", "price_bn_given_sale",
-           "extensions_mean", "injunction", "inputs_sampled")
+NUMBERS = ("runs", "seed", "outcomes", "unresolved_by_state", "days_to_resolution", "winners",
+           "price_bn_given_sale", "extensions_mean", "forbearances_mean", "days_dark_mean",
+           "dark", "injunction", "suit", "regime_change", "inputs_sampled")
 SHOWN = 12  # differences listed before "… and N more"
 
 
@@ -162,7 +163,8 @@ def main(argv: list[str]) -> int:
     if not found:
         count = len(flatten({k: record.get(k) for k in NUMBERS}))
         print(f"identical: all {count} recorded numbers match (outcome counts, probabilities "
-              "and intervals, time quantiles, buyers, prices, extensions, injunctions)")
+              "and intervals, unresolved states, time quantiles, buyers, prices, extensions, "
+              "forbearances, dark days, suits, injunctions, regime changes)")
         return 0
     many = "numbers differ" if len(found) > 1 else "number differs"
     print(f"DIFFERENT: {len(found)} recorded {many}", file=sys.stderr)

@@ -14,11 +14,11 @@ from typing import Any
 from sim import stats
 from sim.files import atomic_write_json
 from sim.html_report import write_report
-from sim.outcome import OUTCOMES, SALE, SHUTDOWN
+from sim.outcome import OUTCOMES, STATE_WORDS
 from sim.provenance import git_commit, scenario_record, versions
 from sim.results import Run
 
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2  # 2: model v2's four outcomes, unresolved states, dark days, suits
 
 
 def _days(run: Run, days: list[float | None] | None) -> dict[str, Any] | None:
@@ -29,35 +29,52 @@ def _days(run: Run, days: list[float | None] | None) -> dict[str, Any] | None:
             "dates": {k: run.date(d) for k, d in zip(keys, days, strict=True)}}
 
 
-def summary(run: Run, command: list[str] | None = None) -> dict[str, Any]:
-    r, s = run.results, run.scenario
+def results_summary(run: Run) -> dict[str, Any]:
+    """The run's numbers, everything ``replay`` checks: the outcomes, where the unresolved
+    runs stood at the horizon, timing, buyers, prices, and what happened on the way."""
+    r = run.results
     resolved = stats.curve_quantiles(stats.resolution_curve(r))
     prices = stats.sale_prices(r)
     return {
-        "format": SUMMARY_FORMAT,
-        "scenario": {"name": s.name, "start": s.start.isoformat(),
-                     "horizon_days": s.horizon_days, "horizon_date": run.date(s.horizon_days),
-                     **scenario_record(run.path, s)},  # path, sha256, content, resolved
-        "runs": len(r),
-        "seed": run.seed,
-        "workers": run.workers,
-        "command": command,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "outcomes": {k: v.as_dict() for k, v in stats.outcome_probabilities(r).items()},
+        # share of all runs, so the states add up to the unresolved outcome
+        "unresolved_by_state": {k: v.as_dict()
+                                for k, v in stats.state_probabilities(r).items()},
         "days_to_resolution": {
             "all_runs_censored_at_horizon": _days(run, resolved),
             **{f"given_{name}": _days(run, stats.quantiles(r["day"][r["outcome"] == code]))
-               for code, name in ((SALE, "sale"), (SHUTDOWN, "shutdown"))},
+               for code, name in stats.RESOLVED},
         },
         "winners": {k: v.as_dict() for k, v in stats.winner_probabilities(r, run.bidders).items()},
         "price_bn_given_sale": (None if prices.size == 0 else dict(
             zip(("p10", "p50", "p90"), stats.quantiles(prices) or [], strict=True),
             mean=float(prices.mean()))),
         "extensions_mean": float(r["extensions"].mean()),
-        "injunction": stats.proportion(int(r["injunction"].sum()), len(r)).as_dict(),
-        "deadlines": [{"id": d.id, "date": d.date.isoformat(), "on_expiry": d.on_expiry}
-                      for d in s.deadlines],
+        "forbearances_mean": float(r["forbearances"].mean()),
+        "days_dark_mean": float(r["days_dark"].mean()),
+        "dark": stats.share(r["days_dark"] > 0).as_dict(),  # any dark day, restored or not
+        "injunction": stats.share(r["injunction"]).as_dict(),
+        "suit": stats.share(r["suits"] > 0).as_dict(),
+        "regime_change": stats.share(r["regime_change"]).as_dict(),
         "inputs_sampled": r.input_names,
+    }
+
+
+def summary(run: Run, command: list[str] | None = None) -> dict[str, Any]:
+    s = run.scenario
+    return {
+        "format": SUMMARY_FORMAT,
+        "scenario": {"name": s.name, "start": s.start.isoformat(),
+                     "horizon_days": s.horizon_days, "horizon_date": run.date(s.horizon_days),
+                     **scenario_record(run.path, s)},  # path, sha256, content, resolved
+        "runs": len(run.results),
+        "seed": run.seed,
+        "workers": run.workers,
+        "command": command,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **results_summary(run),
+        "due_dates": [{"key": d.key, "label": d.label, "date": d.date.isoformat(),
+                       "day": d.day, "kind": d.kind, "dark": d.dark} for d in s.due_dates],
         "versions": versions(),
         "git_commit": git_commit(),
     }
@@ -73,22 +90,32 @@ def _when(run: Run, day: float | None) -> str:
     return f"day {day:.0f} ({run.date(day)})"
 
 
+def _interval(name: str, o: dict[str, Any], indent: int = 2) -> str:
+    """One row of the outcome table: name, probability, interval (columns aligned)."""
+    low, high = o["ci95"]
+    return (" " * indent + f"{name:<{26 - indent}} {_pct(o['probability']):>10}   "
+            f"[{_pct(low)}, {_pct(high)}]")
+
+
 def format_summary(run: Run, data: dict[str, Any]) -> str:
     s = run.scenario
     lines = [f"dealsim — {s.name}",
              f"  {data['runs']:,} runs · seed {data['seed']} · start {s.start} · "
              f"horizon {s.horizon_days:g} days ({data['scenario']['horizon_date']})", "",
-             "  outcome      probability   95% interval"]
+             f"  {'outcome':<24} probability   95% interval"]
     for name in OUTCOMES:
-        o = data["outcomes"][name]
-        low, high = o["ci95"]
-        lines.append(f"  {name:<12} {_pct(o['probability']):>10}   [{_pct(low)}, {_pct(high)}]")
+        lines.append(_interval(name, data["outcomes"][name]))
+    states = {k: v for k, v in data["unresolved_by_state"].items() if v["count"]}
+    if states:
+        lines.append("    unresolved, where it stood at the horizon (share of all runs):")
+    for state, o in states.items():
+        lines.append(_interval(state, o, indent=6) + f"   {STATE_WORDS[state]}")
     lines.append("")
     res = data["days_to_resolution"]["all_runs_censored_at_horizon"]["days"]
     lines.append("  resolved by (share of all runs; open runs censored at the horizon):")
     lines.append(f"    10%: {_when(run, res['p10'])} · 50%: {_when(run, res['p50'])} · "
                  f"90%: {_when(run, res['p90'])}")
-    for name in ("sale", "shutdown"):
+    for _, name in stats.RESOLVED:
         given = data["days_to_resolution"][f"given_{name}"]
         if given is not None:
             d = given["days"]
@@ -101,8 +128,11 @@ def format_summary(run: Run, data: dict[str, Any]) -> str:
     if price is not None:
         lines.append(f"  price given a sale (USD bn): median {price['p50']:.1f}, "
                      f"10–90%: {price['p10']:.1f}–{price['p90']:.1f}")
-    lines.append(f"  extensions per run: {data['extensions_mean']:.2f} on average · "
-                 f"injunction in {_pct(data['injunction']['probability']).strip()} of runs")
+    lines.append(f"  per run, on average: {data['extensions_mean']:.2f} extensions, "
+                 f"{data['forbearances_mean']:.2f} forbearances, "
+                 f"{data['days_dark_mean']:.1f} days dark")
+    lines.append("  share of runs with " + " · ".join(
+        f"{what} {_pct(data[key]['probability']).strip()}" for key, what in stats.SHARES))
     return "\n".join(lines)
 
 

@@ -14,11 +14,16 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sim.outcome import OUTCOMES, SALE, UNRESOLVED
+from sim.outcome import OUTCOMES, SALE, STATES, UNRESOLVED
 from sim.results import Results
 
 CONFIDENCE = 0.95
 QUANTILES = (0.1, 0.5, 0.9)
+# The endings that resolve a run, by code: every outcome but unresolved.
+RESOLVED = tuple((code, name) for code, name in enumerate(OUTCOMES) if code != UNRESOLVED)
+# The shares of runs with something on the way, as summary.json keys them, and in words.
+SHARES = (("dark", "a dark day"), ("suit", "a suit"), ("injunction", "an injunction"),
+          ("regime_change", "a regime change"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,20 @@ def wilson(count: np.ndarray | float, n: int) -> tuple[np.ndarray, np.ndarray]:
 def outcome_probabilities(results: Results) -> dict[str, Proportion]:
     counts = np.bincount(results["outcome"], minlength=len(OUTCOMES))
     return {name: proportion(counts[i], len(results)) for i, name in enumerate(OUTCOMES)}
+
+
+def state_probabilities(results: Results) -> dict[str, Proportion]:
+    """Where the unresolved runs stood at the horizon, each state as a share of all runs
+    (so they add up to P(unresolved))."""
+    counts = np.bincount(results["state"][results["outcome"] == UNRESOLVED],
+                         minlength=len(STATES))
+    return {name: proportion(counts[i], len(results))
+            for i, name in enumerate(STATES) if name}
+
+
+def share(flags: np.ndarray) -> Proportion:
+    """The share of runs for which ``flags`` holds (any count above 0), with its interval."""
+    return proportion(int(np.count_nonzero(flags)), len(flags))
 
 
 def winner_probabilities(results: Results, bidders: list[str]) -> dict[str, Proportion]:
