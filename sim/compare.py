@@ -29,7 +29,7 @@ import numpy as np
 
 from sim import stats
 from sim.files import atomic_write_json
-from sim.outcome import OUTCOMES
+from sim.outcome import OUTCOMES, UNRESOLVED
 from sim.provenance import file_sha256, git_commit, versions
 from sim.results import Run
 from sim.scenario import load_scenario
@@ -124,8 +124,8 @@ def comparison(runs: list[Run], names: list[str]) -> dict[str, Any]:
             "horizon_days": s.horizon_days,
             "outcomes": {k: v.as_dict() for k, v in stats.outcome_probabilities(r).items()},
             "resolved_by_day": dict(zip(("p10", "p50", "p90"), resolved, strict=True)),
-            "deadlines": [{"id": d.id, "day": s.deadline_day(d), "date": d.date.isoformat()}
-                          for d in s.deadlines]})
+            "due_dates": [{"key": d.key, "day": d.day, "date": d.date.isoformat()}
+                          for d in s.due_dates]})
     differences = []
     for name, run in zip(names[1:], runs[1:], strict=True):
         r = run.results
@@ -268,7 +268,7 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
     from sim.plots import COLOURS, NEUTRAL, save_figure
 
     m = len(runs)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.6 + 0.9 * m),
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 1.6 + 0.3 * len(OUTCOMES) * m),
                                       gridspec_kw={"width_ratios": [1.25, 1]})
     height = 0.8 / m
     ticks = []
@@ -324,7 +324,7 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
 
 
 def resolution_figure(runs: list[Run], names: list[str], path: Path) -> Path:
-    """Cumulative share of runs ended — by sale, by shutdown, at all — against days since
+    """Cumulative share of runs ended — by each ending, at all — against days since
     each scenario's own start (their calendars differ), with 95% pointwise bands."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -332,37 +332,43 @@ def resolution_figure(runs: list[Run], names: list[str], path: Path) -> Path:
     from sim.plots import COLOURS, NEUTRAL, save_figure
 
     horizon = max(r.scenario.horizon_days for r in runs)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4), sharey=True)
-    panels = (("sale", "ended in sale"), ("shutdown", "ended in shutdown"),
-              ("any", "resolved, any outcome"))
-    for ax, (key, title) in zip(axes, panels, strict=True):
+    panels = [*((code, name, f"ended: {name}") for code, name in stats.RESOLVED),
+              (None, "any", "resolved, any outcome")]
+    rows = math.ceil(len(panels) / 2)
+    fig, panes = plt.subplots(rows, 2, figsize=(11, 0.6 + 3.5 * rows), sharex=True,
+                              sharey=True, squeeze=False)
+    for ax, (code, key, title) in zip(panes.flat, panels, strict=False):
         for j, run in enumerate(runs):
             r, s = run.results, run.scenario
             grid = np.linspace(0, s.horizon_days, 1461)
-            code = OUTCOMES.index(key) if key != "any" else None
             ended = r["day"][r["outcome"] == code] if code is not None else \
-                r["day"][r["outcome"] != OUTCOMES.index("unresolved")]
+                r["day"][r["outcome"] != UNRESOLVED]
             share, low, high = incidence_band(ended, len(r), grid)
             ax.fill_between(grid, 100 * low, 100 * high, step="post", color=COLOURS[key],
                             alpha=0.15, lw=0)
             ax.step(grid, 100 * share, where="post", color=COLOURS[key], lw=1.8,
                     ls=LINESTYLES[j])
-            for d in s.deadlines:
-                ax.plot([s.deadline_day(d)], [102.5], marker=MARKERS[j], ms=5, color=NEUTRAL,
+            for d in s.due_dates:
+                ax.plot([d.day], [102.5], marker=MARKERS[j], ms=5, color=NEUTRAL,
                         clip_on=False, ls="none")
         ax.set_title(title, loc="left", fontsize=11, pad=12,
                      color=COLOURS[key] if key != "any" else "black")
         ax.set_xlim(0, horizon)
         ax.set_ylim(0, 100)
         ax.grid(axis="y", color="#e6e6e6", lw=0.6)
-    axes[0].set_ylabel("share of all runs ended (%), 95% band")
-    axes[1].set_xlabel("days since each scenario's own start (day 0 differs between "
-                       "scenarios: see the legend)")
+    for ax in panes.flat[len(panels):]:
+        ax.axis("off")
+    for ax in panes[:, 0]:
+        ax.set_ylabel("share of all runs ended (%), 95% band")
+    for ax in panes[-1]:
+        ax.set_xlabel("days since each scenario's own start\n(day 0 differs between "
+                      "scenarios: see the legend)")
+        ax.xaxis.set_tick_params(labelbottom=True)
     handles = [Line2D([], [], color="black", ls=LINESTYLES[j], lw=1.6, marker=MARKERS[j],
                       mfc=NEUTRAL, mec=NEUTRAL, ms=5,
                       label=f"{name}: day 0 = {run.scenario.start:%d %b %Y}, horizon day "
                             f"{run.scenario.horizon_days:g}; grey {MARKER_NAMES[j]} = its "
-                            f"deadlines")
+                            f"due dates")
                for j, (name, run) in enumerate(zip(names, runs, strict=True))]
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.06, 0.02),
                ncol=min(2, len(runs)), fontsize=8.5, handlelength=3)

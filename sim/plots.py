@@ -18,11 +18,13 @@ import numpy as np
 
 from sim import stats
 from sim.files import atomic_write_bytes
-from sim.outcome import OUTCOMES, SALE, SHUTDOWN
-from sim.results import Run
+from sim.outcome import OUTCOMES, STATE_WORDS, UNRESOLVED
+from sim.results import Run, due_words
 
-COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "unresolved": "#0072B2",
-           "any": "#000000"}
+# Okabe–Ito: green, vermillion, reddish purple and blue stay apart under the common colour
+# vision deficiencies (and each is dark enough for white labels on it)
+COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "abandoned": "#CC79A7",
+           "unresolved": "#0072B2", "any": "#000000"}
 NEUTRAL = "#777777"
 
 plt.rcParams.update({
@@ -57,23 +59,45 @@ def _dates(run: Run, days: np.ndarray) -> np.ndarray:
     return start + (np.asarray(days) * 86400).astype("timedelta64[s]")
 
 
-def outcome_probabilities(run: Run, path: Path) -> Path:
-    probs = stats.outcome_probabilities(run.results)
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
-    names = list(OUTCOMES)[::-1]
+def _probability_bars(ax: plt.Axes, probs: dict[str, stats.Proportion], colours: list[str],
+                      notes: dict[str, str] | None = None) -> None:
+    """Horizontal bars of probabilities, first at the top, with Wilson intervals and labels
+    (each followed by its note, if any)."""
+    names = list(probs)[::-1]
     p = np.array([probs[n].probability for n in names]) * 100
     low = p - np.array([probs[n].low for n in names]) * 100
     high = np.array([probs[n].high for n in names]) * 100 - p
-    ax.barh(names, p, color=[COLOURS[n] for n in names], height=0.6)
+    ax.barh(names, p, color=colours[::-1], height=0.6)
     ax.errorbar(p, names, xerr=[low, high], fmt="none", ecolor="black", capsize=4, lw=1.2)
     for y, (name, value) in enumerate(zip(names, p, strict=True)):
         pr = probs[name]
-        ax.text(pr.high * 100 + 1.5, y, f"{value:.1f}%  [{pr.low:.1%}, {pr.high:.1%}]",
+        note = f" · {notes[name]}" if notes else ""
+        ax.text(pr.high * 100 + 1.5, y, f"{value:.1f}%  [{pr.low:.1%}, {pr.high:.1%}]{note}",
                 va="center", fontsize=9)
     ax.set_xlim(0, 115)
     ax.set_xticks(range(0, 101, 20))
-    ax.set_xlabel("probability (%) — black bars: 95% Wilson interval")
-    _head(fig, "How does it end? Sale, shutdown, or unresolved at the horizon", run, top=0.84)
+
+
+def outcome_probabilities(run: Run, path: Path) -> Path:
+    probs = stats.outcome_probabilities(run.results)
+    states = {k: v for k, v in stats.state_probabilities(run.results).items() if v.count}
+    fig, axes = plt.subplots(
+        2 if states else 1, 1, figsize=(7.5, 3.4 + (0.9 + 0.32 * len(states)) * bool(states)),
+        squeeze=False, gridspec_kw={"height_ratios": [len(OUTCOMES) + 0.5, len(states) + 1]}
+        if states else None)
+    top = axes[0, 0]
+    _probability_bars(top, probs, [COLOURS[n] for n in probs])
+    top.set_xlabel("probability (%) — black bars: 95% Wilson interval")
+    if states:
+        bottom = axes[1, 0]
+        _probability_bars(bottom, states, [COLOURS["unresolved"]] * len(states),
+                          {k: STATE_WORDS[k] for k in states})
+        bottom.set_title("Unresolved at the horizon: where it stood", loc="left",
+                         fontsize=10.5)
+        bottom.set_xlabel("share of all runs (%), adding up to P(unresolved) — "
+                          "95% Wilson interval")
+    _head(fig, "How does it end? Sale, shutdown, abandoned, or unresolved at the horizon",
+          run, top=1 - 0.5 / fig.get_figheight())
     return save_figure(fig, path)
 
 
@@ -93,16 +117,17 @@ def time_to_resolution(run: Run, path: Path) -> Path:
                     alpha=0.12, lw=0, label="95% confidence band (any outcome)")
     ax.step(_dates(run, t), cdf * 100, where="post", color=COLOURS["any"], lw=1.6,
             label="resolved, any outcome (Kaplan–Meier, open runs censored)")
-    for code, name in ((SALE, "sale"), (SHUTDOWN, "shutdown")):
+    for code, name in stats.RESOLVED:
         share = stats.cumulative_incidence(r, code, days)
         band_low, band_high = stats.wilson(share * len(r), len(r))
         ax.fill_between(_dates(run, days), band_low * 100, band_high * 100, step="post",
                         color=COLOURS[name], alpha=0.2, lw=0)
         ax.step(_dates(run, days), share * 100, where="post", color=COLOURS[name], lw=2,
-                label=f"ended in {name} (with its 95% band)")
+                label=f"ended: {name} (with its 95% band)")
     level, last = 0, -np.inf
-    for i, d in enumerate(sorted(s.deadlines, key=s.deadline_day), start=1):
-        day = s.deadline_day(d)
+    shown = [d for d in sorted(s.due_dates, key=lambda d: d.day) if 0 <= d.day <= horizon]
+    for i, d in enumerate(shown, start=1):
+        day = d.day
         level = level + 1 if day - last < 0.03 * horizon else 0  # stagger close numbers
         last = day
         x = _dates(run, np.array([day]))[0]
@@ -112,10 +137,10 @@ def time_to_resolution(run: Run, path: Path) -> Path:
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": NEUTRAL,
                       "lw": 0.6})
         ax.plot([], [], color=NEUTRAL, ls="--", lw=0.9,
-                label=f"deadline {i}: {d.id}, {d.date:%d %b %Y} ({d.on_expiry}; "
+                label=f"due date {i}: {d.label}, {d.date:%d %b %Y} ({due_words(d)}; "
                       f"original date)")
     ax.axvline(_dates(run, np.array([horizon]))[0], color=NEUTRAL, ls=":", lw=0.9)
-    open_share = float(np.mean(r["outcome"] == 2)) * 100
+    open_share = float(np.mean(r["outcome"] == UNRESOLVED)) * 100
     ax.text(_dates(run, np.array([horizon]))[0], 101.5,  # above the plot: hides no curve
             f"horizon {s.date_of(horizon):%d %b %Y}: {open_share:.0f}% of runs still open",
             ha="right", va="bottom", fontsize=8, color="black", clip_on=False)
@@ -193,8 +218,8 @@ def agreement_timing(run: Run, path: Path) -> Path:
                 label=list(OUTCOMES), edgecolor="white", lw=0.3)
         ax.axvline(0, color="black", lw=1.2)
         ax.text(0, ax.get_ylim()[1] * 0.97, " the deadline in force", fontsize=8.5, va="top")
-        ax.legend(fontsize=8.5, loc="upper left", title="how the run ended",
-                  title_fontsize=8.5)
+        ax.legend(fontsize=8.5, loc="center left", bbox_to_anchor=(1.01, 0.45),
+                  title="how the run ended", title_fontsize=8.5)  # outside: hides no bar
         note = (f"{signed.mean():.0%} of runs reach an agreement by bargaining"
                 f" (earliest 1% folded into the first bar)")
     else:

@@ -34,14 +34,15 @@ from sim import discovery, overrides, sensitivity, stats
 from sim.files import atomic_write_json, atomic_write_text
 from sim.limits import MAX_RUNS, MAX_SWEEP_POINTS
 from sim.montecarlo import ignore_interrupts, simulate
-from sim.outcome import OUTCOMES, SALE, SHUTDOWN
+from sim.outcome import OUTCOMES
 from sim.provenance import git_commit, scenario_record, versions
 from sim.results import Results
 from sim.sampling import varying_inputs
 from sim.scenario import Scenario, ScenarioError, _compose, _locate, _read
 
 Design = Literal["grid", "lhs", "sobol_points", "oat", "sobol"]
-OUTPUTS = ("p_sale", "p_shutdown", "days_median")
+ENDINGS = tuple(f"p_{name}" for _, name in stats.RESOLVED)  # p_sale, p_shutdown, p_abandoned
+OUTPUTS = (*ENDINGS, "days_median")  # what Sobol' indices are computed for
 
 
 class Range(BaseModel):
@@ -295,15 +296,15 @@ def analyse(run: SweepRun, discovery_runs: int, workers: int) -> dict[str, Any]:
                 sweep.names, sweep.bounds,
                 np.array([rows[1 + 2 * i][output] for i in range(len(sweep.names))]),
                 np.array([rows[2 + 2 * i][output] for i in range(len(sweep.names))]))
-            for output in ("p_sale", "p_shutdown")}
-        found["tornado_base"] = {o: base[o] for o in ("p_sale", "p_shutdown")}
+            for output in ENDINGS}
+        found["tornado_base"] = {o: base[o] for o in ENDINGS}
     keep = varying_inputs(run.base)
     if keep and discovery.available():
         results = simulate(run.base, discovery_runs, sweep.seed, workers)
         inputs = {k: results[f"input.{k}"] for k in keep}
         found["discovery"] = {
             name: discovery.discover(inputs, results["outcome"] == code, name)
-            for code, name in ((SHUTDOWN, "shutdown"), (SALE, "sale"))}
+            for code, name in stats.RESOLVED}
         found["discovery_data"] = (inputs, results["outcome"])
     elif keep:
         found["discovery_missing"] = "install scikit-learn: pip install -e '.[sweep]'"
@@ -337,11 +338,11 @@ def summary_lines(run: SweepRun, analysis: dict[str, Any]) -> Iterator[str]:
            f"{sweep.runs:,} runs, seed {sweep.seed}; {run.reused} points reused")
     if len(run.rows) <= 40 and sweep.design != "oat":
         head = "  ".join(f"{n[-28:]:>28}" for n in sweep.names)
-        yield f"  {head}   P(sale)  P(shutdown)  P(unresolved)"
+        yield f"  {head}   " + "  ".join(f"P({name})" for name in OUTCOMES)
         for row in run.rows:
             values = "  ".join(f"{row[n]:>28.4g}" for n in sweep.names)
-            yield (f"  {values}   {row['p_sale']:6.1%}  {row['p_shutdown']:10.1%}  "
-                   f"{row['p_unresolved']:12.1%}")
+            yield f"  {values}   " + "  ".join(f"{row[f'p_{name}']:{len(name) + 3}.1%}"
+                                               for name in OUTCOMES)
     for output, swings in analysis.get("tornado", {}).items():
         yield f"  tornado, {output} (base {analysis['tornado_base'][output]:.1%}):"
         for w in swings:

@@ -10,9 +10,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from sim import stats
 from sim.outcome import OUTCOMES
 from sim.plots import COLOURS, NEUTRAL, save_figure
 from sim.sweep import SweepRun
+
+DISCOVERY_FIRST = ("shutdown", "abandoned", "sale")  # whose box the discovery figure shows
 
 
 def _label(run: SweepRun, path: str) -> str:
@@ -53,7 +56,7 @@ def heatmap(run: SweepRun, path: Path) -> Path:
     a, b = run.sweep.names
     xs = sorted({r[a] for r in run.rows})
     ys = sorted({r[b] for r in run.rows})
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), sharey=True)
+    fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(4.4 * len(OUTCOMES), 4.6), sharey=True)
     for ax, outcome in zip(axes, OUTCOMES, strict=True):
         grid = np.full((len(ys), len(xs)), np.nan)
         for r in run.rows:
@@ -83,7 +86,7 @@ def scatter(run: SweepRun, path: Path) -> Path:
                              squeeze=False, sharey=True)
     for ax, name in zip(axes.flat, names, strict=False):
         x = np.array([r[name] for r in run.rows])
-        for outcome in ("sale", "shutdown"):
+        for _, outcome in stats.RESOLVED:
             ax.scatter(x, [r[f"p_{outcome}"] * 100 for r in run.rows], s=10,
                        color=COLOURS[outcome], alpha=0.7, label=outcome)
         ax.set_xlabel(_label(run, name), fontsize=8.5)
@@ -93,7 +96,8 @@ def scatter(run: SweepRun, path: Path) -> Path:
     for ax in axes[:, 0]:
         ax.set_ylabel("probability (%)")
     axes.flat[0].legend(fontsize=8.5)
-    _head(fig, f"Each point of the {run.sweep.design} design: P(sale) and P(shutdown)", run,
+    _head(fig, f"Each point of the {run.sweep.design} design: P(" + "), P(".join(
+        name for _, name in stats.RESOLVED) + ")", run,
           top=1 - 0.6 / fig.get_figheight())
     return save_figure(fig, path)
 
@@ -101,7 +105,7 @@ def scatter(run: SweepRun, path: Path) -> Path:
 def tornado(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
     outputs = list(analysis["tornado"])
     n = len(run.sweep.names)
-    fig, axes = plt.subplots(1, len(outputs), figsize=(13, 1.6 + 0.55 * n))
+    fig, axes = plt.subplots(1, len(outputs), figsize=(4.8 * len(outputs), 1.8 + 0.55 * n))
     for ax, output in zip(np.atleast_1d(axes), outputs, strict=True):
         outcome = output.removeprefix("p_")
         base = analysis["tornado_base"][output] * 100
@@ -118,7 +122,7 @@ def tornado(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
                       [f"{w.name}\n[{w.low_value:g} → {w.high_value:g}]" for w in swings],
                       fontsize=8)
         ax.axvline(base, color="black", lw=1)
-        ax.set_xlabel(f"P({outcome}) % — base {base:.1f}%; pale: input at low, dark: at high")
+        ax.set_xlabel(f"P({outcome}) %, base {base:.1f}%\npale: input at low, dark: at high")
         ax.set_title(f"P({outcome})", loc="left", fontsize=11, color=COLOURS[outcome])
         ends = [v * 100 for w in swings for v in (w.at_low, w.at_high)] + [base]
         ax.set_xlim(max(0.0, min(ends) - 12), min(100.0, max(ends) + 12))
@@ -130,13 +134,16 @@ def tornado(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
 def sobol(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
     results = analysis["sobol"]
     names = run.sweep.names
-    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 1.8 + 0.5 * len(names)),
-                             sharey=True)
-    titles = {"p_sale": "P(sale)", "p_shutdown": "P(shutdown)",
-              "days_median": "median days to resolution"}
+    rows = int(np.ceil(len(results) / 2))
+    fig, axes = plt.subplots(rows, 2, figsize=(11, 0.9 + rows * (1.5 + 0.5 * len(names))),
+                             sharey=True, squeeze=False)
+    titles = {"days_median": "median days to resolution",
+              **{f"p_{name}": f"P({name})" for name in OUTCOMES}}
     order = np.argsort(results[0].total)
     y = np.arange(len(names))
-    for ax, s in zip(np.atleast_1d(axes), results, strict=True):
+    for ax in axes.flat[len(results):]:
+        ax.axis("off")
+    for ax, s in zip(axes.flat, results, strict=False):
         ax.barh(y + 0.18, s.total[order], height=0.36, xerr=s.total_conf[order],
                 color="#444444", capsize=3, label="total effect (ST)")
         ax.barh(y - 0.18, s.first[order], height=0.36, xerr=s.first_conf[order],
@@ -146,18 +153,19 @@ def sobol(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
         ax.axvline(0, color="black", lw=0.8)
         ax.set_xlabel("Sobol' index (share of variance), ±95% bootstrap\n"
                       "(wide bars: too few samples for this output)")
-    np.atleast_1d(axes)[0].set_yticks(y, [names[i] for i in order], fontsize=8.5)
-    np.atleast_1d(axes)[0].legend(fontsize=8.5, loc="lower right")
+    for ax in axes[:, 0]:
+        ax.set_yticks(y, [names[i] for i in order], fontsize=8.5)
+    axes[0, 0].legend(fontsize=8.5, loc="lower right")
     _head(fig, "Which inputs matter? Global sensitivity (Sobol' indices, SALib)", run,
           top=1 - 0.7 / fig.get_figheight())
     return save_figure(fig, path)
 
 
 def discovery_boxes(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path | None:
-    boxes = analysis["discovery"].get("shutdown") or analysis["discovery"].get("sale")
-    if not boxes:
+    found = [analysis["discovery"][o] for o in DISCOVERY_FIRST if analysis["discovery"].get(o)]
+    if not found:
         return None
-    box = boxes[0]
+    box = found[0][0]
     inputs, outcome = analysis["discovery_data"]
     axes_names = list(box.bounds)[:2]
     if len(axes_names) < 2:
