@@ -12,6 +12,8 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
+from sim.outcome import OUTCOMES
+
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "scenarios" / "oracle.yaml"
 FIGURES = ("outcomes.png", "time_to_resolution.png", "buyers_and_prices.png",
@@ -39,7 +41,7 @@ def test_summary_json_records_results_and_provenance(oracle_run: tuple[Path, str
     assert data["scenario"]["path"].endswith("oracle.yaml")
     assert data["scenario"]["name"]
     total = 0.0
-    for name in ("sale", "shutdown", "unresolved"):
+    for name in OUTCOMES:
         o = data["outcomes"][name]
         low, high = o["ci95"]
         assert 0 <= low <= o["probability"] <= high <= 1
@@ -57,7 +59,7 @@ def test_table_has_one_row_per_replication(oracle_run: tuple[Path, str]) -> None
     with (out / "replications.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3000
-    assert {r["outcome"] for r in rows} <= {"sale", "shutdown", "unresolved"}
+    assert {r["outcome"] for r in rows} <= set(OUTCOMES)
     data = json.loads((out / "summary.json").read_text())
     sales = sum(r["outcome"] == "sale" for r in rows)
     assert sales == data["outcomes"]["sale"]["count"]
@@ -77,7 +79,7 @@ def test_figures_are_real_pngs(oracle_run: tuple[Path, str]) -> None:
 
 def test_printed_summary(oracle_run: tuple[Path, str]) -> None:
     _, stdout = oracle_run
-    for word in ("sale", "shutdown", "unresolved", "95% interval", "seed 11", "summary.json"):
+    for word in (*OUTCOMES, "95% interval", "seed 11", "summary.json"):
         assert word in stdout
 
 

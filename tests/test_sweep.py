@@ -15,6 +15,7 @@ from scipy import stats
 
 from sim import overrides
 from sim.montecarlo import simulate
+from sim.outcome import OUTCOMES
 from sim.scenario import ScenarioError, load_scenario, parse_scenario
 from sim.sweep import Range, Sweep, design_points, load_sweep, run_points, table_text
 
@@ -202,7 +203,7 @@ def test_grid_table_content(grid_run):
     rows = read_table(out / "points.csv")
     assert len(rows) == 5
     for row in rows:
-        p = [float(row[f"p_{o}"]) for o in ("sale", "shutdown", "unresolved")]
+        p = [float(row[f"p_{o}"]) for o in OUTCOMES]
         assert all(0 <= x <= 1 for x in p) and sum(p) == pytest.approx(1)
         assert float(row["p_sale_low"]) <= p[0] <= float(row["p_sale_high"])
     sale = [float(r["p_sale"]) for r in rows]
@@ -224,7 +225,7 @@ def test_sobol_analysis_over_four_inputs(tmp_path):
     assert len(rows) == 16 * 6
     data = json.loads((tmp_path / "sweep.json").read_text())
     sobol = data["analysis"]["sobol"]
-    assert set(sobol) == {"p_sale", "p_shutdown", "days_median"}
+    assert set(sobol) == {"p_sale", "p_shutdown", "p_abandoned", "days_median"}
     assert len(sobol["p_sale"]) == 4
     # the licence drives sales, the committee threshold hardly moves shutdowns
     top_sale = max(sobol["p_sale"], key=lambda k: sobol["p_sale"][k]["total"])
