@@ -3,18 +3,22 @@
 The base case: one bidder arriving at A ~ Exponential(mean m); the parent's demand is its
 reservation throughout (aspiration_multiple 1) and the bidder's opening offer is far above
 it, so they sign on arrival. The committee always clears (thresholds 0), the review takes
-r days, the president d days and approves with probability p (a clear recommendation is
-followed with probability p), closing takes c days. So a signed deal closes at A + K with
-K = r + d + c, if approved. One ban deadline at day D, horizon H > D.
+r days, the president d days and approves a cleared deal with probability p (his
+``on_clear`` shares block 1 − p), closing takes c days. So a signed deal closes at
+A + K with K = r + d + c, if approved. One instrument falls due on day D, horizon H > D.
 
-From the code (sim/actors/*.py), with F the exponential CDF:
-* a deal closes before the deadline iff A + K < D (ties have probability zero);
-* at D without a sale the deadline extends (deadline.py), else enforcement starts and the
-  parent sues or not (court.py): no suit, or a suit without injunction, is a shutdown at D;
-* an injunction that lasts past the horizon does not stop the approvals: a deal signed
-  before (or after) D can still close before H and be a sale;
-* the decision draws (president, extension, suit, injunction, investigation) are separate
-  uniforms, independent of each other and of A.
+Model v2 (docs/model.md): what the deadline does depends on the instrument's kind.
+
+* A ``transaction_termination`` ends the run as ``abandoned`` at D when the authority
+  enforces it. With ``hold_for_approved_deal: false`` it does so whatever the deal's stage,
+  so a sale needs A + K < D: these tests keep the closed forms of model v1 with
+  "shutdown at D" read as "abandoned at D" (v1 had no other kind of deadline).
+* A ``service_ban`` turns the service dark at D, but a dark service does not stop the
+  approvals: the deal may still close before H, which restores the service. A shutdown is
+  a service still dark at the horizon (the row's day is the day it went dark).
+
+The decision draws (president, extension, suit, ruling, investigation) are separate
+uniforms, independent of each other and of A.
 """
 
 from __future__ import annotations
@@ -34,12 +38,12 @@ from conftest import (
 )
 from scipy import stats
 
-from sim.outcome import SALE, SHUTDOWN, UNRESOLVED
+from sim.outcome import ABANDONED, SALE, SHUTDOWN, STATES, UNRESOLVED
 
 M, R, D_PRES, C = 30.0, 5.0, 10.0, 7.0  # mean arrival, review, president, closing days
 K = R + D_PRES + C
-P = 0.8  # president follows a clear recommendation
-D, H = 100.0, 250.0  # deadline day, horizon
+P = 0.8  # the president approves a cleared deal
+D, H = 100.0, 250.0  # the instrument's day, horizon
 N = 4000
 
 
@@ -48,37 +52,56 @@ def F(t: float, mean: float = M) -> float:
     return 1.0 - math.exp(-t / mean) if t > 0 else 0.0
 
 
-def base(**court: Any) -> dict[str, Any]:
+def base(kind: str = "transaction_termination", hold: bool = False,
+         **court: Any) -> dict[str, Any]:
     """The one-bidder case as a mapping; tests edit it."""
+    instrument: dict[str, Any] = {"id": "end", "kind": kind, "date": day(D),
+                                  "enforcement": {"hold_for_approved_deal": hold}}
+    if court:
+        instrument["court"] = court
     return {
         "name": "analytic",
         "start": day(0),
         "horizon_days": H,
-        "deadlines": [{"id": "ban", "date": day(D),
-                       "court": court or {"sue_probability": 0.0}}],
+        "instruments": [instrument],
         "parent": {"name": "P", "reservation_bn": 10, "aspiration_multiple": 1},
         "bidders": [{"name": "B", "arrives_day": {"dist": "exponential", "mean": M},
                      "valuation_bn": 100}],
         "committee": {"review_days": R, "investigation_probability": 0.0,
                       "clear_threshold": 0.0, "mitigation_threshold": 0.0},
-        "president": {"follows_recommendation_probability": P, "decision_days": D_PRES},
+        "president": {"on_clear": {"block": 1 - P}, "decision_days": D_PRES},
         "closing": {"days": C},
     }
 
 
 def test_one_bidder_one_deadline():
-    """a. P(sale) = p·F(D − K), everything else shuts down at D, nothing is unresolved."""
+    """a. P(sale) = p·F(D − K); everything else is abandoned at D, nothing unresolved."""
     res = run(scenario_from(base()), N, seed=11)
     p_sale = P * F(D - K)
-    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: 1 - p_sale, UNRESOLVED: 0.0})
+    assert_outcomes(res, {SALE: p_sale, ABANDONED: 1 - p_sale, SHUTDOWN: 0.0,
+                          UNRESOLVED: 0.0})
     sale = res["outcome"] == SALE
-    assert np.all(res["day"][~sale] == D), "a shutdown happens on the deadline day"
+    assert np.all(res["day"][~sale] == D), "the termination date ends the rest on day D"
     assert np.all(res["winner"][sale] == 0)
+    assert np.all(res["days_dark"] == 0), "a termination date turns nothing off"
     # signed on arrival: the agreement day is the arrival day
     arrived = res["input.bidders.B.arrives_day"]
     signed = ~np.isnan(res["agreement_day"])
     np.testing.assert_allclose(res["agreement_day"][signed], arrived[signed])
     assert np.all(arrived[signed] < D)
+
+
+def test_the_authority_holds_for_an_approved_deal():
+    """a''. With ``hold_for_approved_deal`` (the default) the termination date waits for
+    a deal approved by D: P(sale) = p·F(D − r − d), and every sale after D was approved
+    (agreement + r + d) by D."""
+    res = run(scenario_from(base(hold=True)), N, seed=10)
+    p_sale = P * F(D - R - D_PRES)
+    assert_outcomes(res, {SALE: p_sale, ABANDONED: 1 - p_sale, UNRESOLVED: 0.0})
+    late = (res["outcome"] == SALE) & (res["day"] > D)
+    assert late.any()
+    assert np.all(res["agreement_day"][late] + R + D_PRES <= D)
+    assert np.all(res["day"][res["outcome"] == ABANDONED] == D)
 
 
 def test_sale_days_are_truncated_exponential():
@@ -96,42 +119,66 @@ def test_sale_days_are_truncated_exponential():
     assert abs(x.mean() - mean) < 4 * sem
 
 
-def test_injunction_past_the_horizon():
-    """b. The parent always sues; an injunction (probability q) outlasts the horizon.
+def test_ban_with_an_injunction_past_the_horizon():
+    """b. A ban on day D; the parent sues on D and the ruling (r_c days later) enjoins the
+    ban with probability q, for good (no appeal).
 
-    With an injunction the approvals go on, so a deal closes as a sale if A + K < H:
-    P(sale) = p·[(1 − q)·F(D − K) + q·F(H − K)],
-    P(unresolved) = q·(1 − p·F(H − K)),  P(shutdown) = (1 − q)·(1 − p·F(D − K)).
-    (Note: the naive (1 − P(sale))·q is wrong for this model, because a sale can still
-    close while the ban is enjoined.)
+    v2: the ban turns the service off but stops no deal, so P(sale) = p·F(H − K) whatever
+    the court does; a service dark at the horizon is a shutdown, an enjoined one is not:
+    P(shutdown) = (1 − q)·(1 − p·F(H − K)),  P(unresolved) = q·(1 − p·F(H − K)).
+    Days dark, per replication: none if a deal was approved (closing) on D — the authority
+    holds — else from D until the first of the injunction, the sale and the horizon.
     """
-    q = 0.3
-    res = run(scenario_from(base(sue_probability=1.0, injunction_probability=q)), N, seed=13)
-    assert_outcomes(res, {
-        SALE: P * ((1 - q) * F(D - K) + q * F(H - K)),
-        SHUTDOWN: (1 - q) * (1 - P * F(D - K)),
-        UNRESOLVED: q * (1 - P * F(H - K)),
-    })
-    unresolved = res["outcome"] == UNRESOLVED
-    assert np.all(res["injunction"][unresolved])
-    assert np.all(res["day"][unresolved] == H)
-    late_sale = (res["outcome"] == SALE) & (res["day"] >= D)
-    assert late_sale.any() and np.all(res["injunction"][late_sale])
+    q, ruling = 0.3, 12.0
+    doc = base("service_ban", hold=True,
+               plaintiffs=[{"name": "P", "sue_probability": 1.0, "files_day": 0}],
+               injunction_probability=q, ruling_days=ruling)
+    res = run(scenario_from(doc), N, seed=13)
+    p_sale = P * F(H - K)
+    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: (1 - q) * (1 - p_sale),
+                          UNRESOLVED: q * (1 - p_sale), ABANDONED: 0.0})
+    o, injunction = res["outcome"], res["injunction"]
+    unresolved, sale, shut = o == UNRESOLVED, o == SALE, o == SHUTDOWN
+    assert np.all(injunction[unresolved]) and not np.any(injunction[shut])
+    assert np.all(res["day"][unresolved] == H) and np.all(res["day"][shut] == D)
+    assert set(np.unique(res["state"][unresolved])) == {STATES.index("enjoined")}
+    # the suit is filed on D: a sale before D ends the run first
+    np.testing.assert_array_equal(res["suits"], np.where(sale & (res["day"] < D), 0, 1))
+    late_sale = sale & (res["day"] >= D)
+    assert late_sale.any()
+    signed = res["agreement_day"]
+    held = sale & (signed + R + D_PRES <= D) & (res["day"] > D)
+    end = np.where(sale, res["day"], H)
+    end = np.where(injunction, np.minimum(end, D + ruling), end)
+    expected = np.where(held, 0.0, np.maximum(end - D, 0.0))
+    np.testing.assert_allclose(res["days_dark"], expected, atol=1e-9)
+    assert held.any() and (late_sale & ~held).any()
 
 
-def test_injunction_lifted_before_the_horizon():
-    """b'. An injunction of L_i days: the ban bites at D + L_i unless a sale closed first.
-
-    P(sale) = p·[(1 − q)·F(D − K) + q·F(D + L_i − K)], nothing unresolved.
-    """
-    q, lasts = 0.4, 60.0
-    doc = base(sue_probability=1.0, injunction_probability=q, injunction_days=lasts)
+def test_ban_with_an_injunction_reversed_on_appeal():
+    """b'. (v1's injunction of fixed length is gone: an injunction now lasts until an
+    appeal reverses it.) The loser always appeals and the appeal always reverses, L days
+    after the ruling: an injunction granted on D + r_c is lifted on D + r_c + L and the ban
+    bites again; one denied is granted on appeal then. So with no sale by the horizon
+    (D + r_c + L < H) the first ruling's winner loses:
+    P(shutdown) = q·(1 − p·F(H − K)),  P(unresolved) = (1 − q)·(1 − p·F(H − K)),
+    a shutdown dark since D + r_c + L after r_c days dark before, an unresolved run
+    dark r_c + L days."""
+    q, ruling, appeal = 0.4, 10.0, 60.0
+    doc = base("service_ban", hold=True,
+               plaintiffs=[{"name": "P", "sue_probability": 1.0, "files_day": 0}],
+               injunction_probability=q, ruling_days=ruling, appeal_probability=1.0,
+               appeal_days=appeal, reversal_probability=1.0)
     res = run(scenario_from(doc), N, seed=14)
-    p_sale = P * ((1 - q) * F(D - K) + q * F(D + lasts - K))
-    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: 1 - p_sale, UNRESOLVED: 0.0})
-    shut = res["outcome"] == SHUTDOWN
-    assert set(np.unique(res["day"][shut])) <= {D, D + lasts}
-    np.testing.assert_array_equal(res["day"][shut] == D + lasts, res["injunction"][shut])
+    p_sale = P * F(H - K)
+    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: q * (1 - p_sale),
+                          UNRESOLVED: (1 - q) * (1 - p_sale), ABANDONED: 0.0})
+    shut, unresolved = res["outcome"] == SHUTDOWN, res["outcome"] == UNRESOLVED
+    lifted = D + ruling + appeal
+    assert np.all(res["day"][shut] == lifted)
+    np.testing.assert_allclose(res["days_dark"][shut], ruling + (H - lifted))
+    np.testing.assert_allclose(res["days_dark"][unresolved], ruling + appeal)
+    assert np.all(res["injunction"][shut | unresolved])
 
 
 @pytest.mark.parametrize(("e_in", "e_out", "length"), [
@@ -140,7 +187,8 @@ def test_injunction_lifted_before_the_horizon():
     (0.6, 0.35, 12.0),  # L < K: a deal signed in [D + L − K, D) misses even if extended
 ])
 def test_one_extension(e_in, e_out, length):
-    """c. One extension of L days: probability e_in if a deal is in progress at D, else e_out.
+    """c. One extension of L days, with chance e_in when a deal is in progress at D (stages
+    signed to closing), e_out otherwise (stage ``none``: the bidder has not come).
 
     An approved deal signed at A is in progress on [A, A + K). At D:
     * A < D − K: already sold;
@@ -152,17 +200,18 @@ def test_one_extension(e_in, e_out, length):
                  + e_out·(F(D + L − K) − F(D))⁺].
     """
     doc = base()
-    doc["deadlines"][0]["extension"] = {
-        "probability_if_deal_in_progress": e_in, "probability_otherwise": e_out,
-        "days": length, "max_extensions": 1}
+    in_progress = dict.fromkeys(("signed", "under_review", "approved_in_concept",
+                                 "approved", "closing"), e_in)
+    doc["instruments"][0]["enforcement"].update(
+        extend={"otherwise": e_out, **in_progress}, extension_days=length, max_extensions=1)
     res = run(scenario_from(doc), N, seed=15)
     p_sale = P * (F(D - K)
                   + e_in * max(F(min(D, D + length - K)) - F(D - K), 0.0)
                   + e_out * max(F(D + length - K) - F(D), 0.0))
-    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: 1 - p_sale, UNRESOLVED: 0.0})
+    assert_outcomes(res, {SALE: p_sale, ABANDONED: 1 - p_sale, UNRESOLVED: 0.0})
     assert set(np.unique(res["extensions"])) <= {0, 1}
-    shut = res["outcome"] == SHUTDOWN
-    np.testing.assert_array_equal(res["day"][shut], np.where(res["extensions"][shut] == 1,
+    gone = res["outcome"] == ABANDONED
+    np.testing.assert_array_equal(res["day"][gone], np.where(res["extensions"][gone] == 1,
                                                              D + length, D))
     # sales after the original deadline were all given the extension
     assert np.all(res["extensions"][(res["outcome"] == SALE) & (res["day"] > D)] == 1)
@@ -182,7 +231,7 @@ def test_investigation(pi, inv_days, rho, ext_days):
     res = run(scenario_from(doc), N, seed=16)
     p_sale = P * ((1 - pi) * F(D - K) + pi * (1 - rho) * F(D - K - inv_days)
                   + pi * rho * F(D - K - inv_days - ext_days))
-    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: 1 - p_sale, UNRESOLVED: 0.0})
+    assert_outcomes(res, {SALE: p_sale, ABANDONED: 1 - p_sale, UNRESOLVED: 0.0})
     signed = ~np.isnan(res["agreement_day"])
     assert set(np.unique(res["phases"][signed])) <= {1, 2, 3}
     if rho == 0:
@@ -204,16 +253,19 @@ def test_mitigation():
     doc["bidders"][0].update(security_assurance=0.5, mitigation_acceptance_probability=alpha)
     res = run(scenario_from(doc), N, seed=17)
     p_sale = alpha * P * F(D - K - mdays)
-    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: 1 - p_sale, UNRESOLVED: 0.0})
+    assert_outcomes(res, {SALE: p_sale, ABANDONED: 1 - p_sale, UNRESOLVED: 0.0})
 
 
 def test_blocked_deal_needs_the_president_to_overrule():
-    """e'. Assurance below the mitigation threshold: block, approved only with 1 − p."""
+    """e'. Assurance below the mitigation threshold: a block recommendation, which the
+    president follows with his ``on_block`` block share b: P(sale) = (1 − b)·F(D − K)."""
+    b = 0.85
     doc = base()
     doc["committee"].update(clear_threshold=0.9, mitigation_threshold=0.8)
     doc["bidders"][0]["security_assurance"] = 0.5
+    doc["president"]["on_block"] = {"block": b}
     res = run(scenario_from(doc), N, seed=18)
-    assert_proportion(count(res, SALE), N, (1 - P) * F(D - K), "P(sale)")
+    assert_proportion(count(res, SALE), N, (1 - b) * F(D - K), "P(sale)")
 
 
 def test_export_licence():
@@ -225,7 +277,7 @@ def test_export_licence():
     doc["bidders"][0]["needs_export_licence"] = True
     res = run(scenario_from(doc), N, seed=19)
     p_sale = h * P * F(D - max(R + D_PRES, t_h) - C)
-    assert_outcomes(res, {SALE: p_sale, SHUTDOWN: 1 - p_sale, UNRESOLVED: 0.0})
+    assert_outcomes(res, {SALE: p_sale, ABANDONED: 1 - p_sale, UNRESOLVED: 0.0})
     sale = res["outcome"] == SALE
     assert np.all(res["home_approved"][sale] == 1)
     np.testing.assert_allclose(res["day"][sale],
@@ -233,18 +285,22 @@ def test_export_licence():
 
 
 def test_enforcement_may_lapse():
-    """g. The ban is enforced with probability ε; otherwise it lapses and the deal may
-    close until the horizon: P(sale) = p·[F(D − K) + (1 − ε)·(F(H − K) − F(D − K))],
-    P(unresolved) = (1 − ε)·(1 − p·F(H − K))."""
+    """g. The termination date is enforced with probability ε; otherwise it lapses
+    (``lapse.otherwise`` 1 − ε) and the deal may close until the horizon:
+    P(sale) = p·[F(D − K) + (1 − ε)·(F(H − K) − F(D − K))],
+    P(abandoned) = ε·(1 − p·F(D − K)),  P(unresolved) = (1 − ε)·(1 − p·F(H − K))."""
     eps = 0.45
     doc = base()
-    doc["deadlines"][0]["enforcement_probability"] = eps
+    doc["instruments"][0]["enforcement"]["lapse"] = {"otherwise": 1 - eps}
     res = run(scenario_from(doc), N, seed=20)
     assert_outcomes(res, {
         SALE: P * (F(D - K) + (1 - eps) * (F(H - K) - F(D - K))),
-        SHUTDOWN: eps * (1 - P * F(D - K)),
+        ABANDONED: eps * (1 - P * F(D - K)),
         UNRESOLVED: (1 - eps) * (1 - P * F(H - K)),
     })
+    unresolved = res["outcome"] == UNRESOLVED
+    states = {STATES[i] for i in np.unique(res["state"][unresolved])}
+    assert "lapsed" in states and states <= {"lapsed", "under_review", "deal_pending"}
 
 
 def test_agreed_at_start_closes_on_a_fixed_day():
