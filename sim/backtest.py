@@ -2,22 +2,37 @@
 
 ``python run.py backtest scenarios/cases/`` loads each case file (a scenario with an
 ``actual:`` block), simulates it, and scores the forecast — the share of runs ending in
-sale, shutdown and unresolved — against the outcome on record at the scenario's horizon,
-with two proper scoring rules: the multi-class Brier score (Brier 1950: the sum over the
-three outcomes of (p - y)^2, 0 best, 2 worst) and the log score (-ln p of what happened,
-0 best). The bar to beat is a base-rate forecast: the outcome frequencies of the other
-cases of the library (leave-one-out by case, so a case never predicts itself, and dated
-variants of one case count once between them).
+each of model v2's four outcomes, sale, shutdown, abandoned and unresolved — against the
+outcome on record at the scenario's horizon, with two proper scoring rules: the
+multi-class Brier score (Brier 1950: the sum over the four outcomes of (p - y)^2, 0 best,
+2 worst, 0.75 for the uniform forecast) and the log score (-ln p of what happened, 0 best,
+ln 4 = 1.39 for the uniform forecast). A record's ``outcome`` counts as it is if it came
+by the horizon; a sale, shutdown or abandonment dated after the horizon counts as
+unresolved, which is what the model forecasts for a case still open there. The ``state``
+of an unresolved record (where it stood) is written beside the scores but not scored.
 
-Both forecasts are counts turned into probabilities with the same add-one-half (Jeffreys)
-rule, ``(count + 0.5) / (total + 1.5)``, so that no outcome gets probability 0 and an
+The bar to beat is a base-rate forecast: the outcome frequencies of the other cases of
+the library (leave-one-out by case, so a case never predicts itself, and dated variants
+of one case count once between them). Every forecast, the model's and the bars', is
+counts turned into probabilities with the same add-one-half (Jeffreys) rule over the four
+outcomes, ``(count + 0.5) / (total + 2)``, so that no outcome gets probability 0 and an
 infinite log score from a finite sample (a few thousand runs, or nine other cases).
 
 A second, stronger bar: where every case names its ``kind`` (its reference class within
-the library: an ordered unwind, a pending deal under review, a ban), the same leave-one-out
-frequencies among the other cases of the same kind. The pooled base rate knows nothing of
-a case; the kind base rate knows what sort of case it is, which is much of what an analyst
-knows — the model has to beat it to show that its mechanics add something.
+the library: an ordered unwind, a pending deal under review, an app ban), the same
+leave-one-out frequencies among the other cases of the same kind. The pooled base rate
+knows nothing of a case; the kind base rate knows what sort of case it is, which is much
+of what an analyst knows — the model has to beat it to show that its mechanics add
+something. Scores are reported per kind as well as overall (``by_kind``): each group's
+mean Brier and log score of the model and of both bars, and for each outcome the model's
+mean forecast against the observed frequency, so a group the model gets wrong is not
+hidden in the total.
+
+Records of the v1 three-way taxonomy (sale, shutdown, unresolved) map onto v2's four as
+follows: a v1 "shutdown" of a ``pending_deal`` case (the transaction was blocked or
+terminated, nothing was switched off) is v2 ``abandoned``; every other v1 record — the app
+bans and the ordered unwinds — keeps its outcome (a v1 "shutdown" of a running business
+is v2 ``shutdown``).
 """
 
 from __future__ import annotations
@@ -46,14 +61,16 @@ if TYPE_CHECKING:  # the schema pulls in scipy: imported when needed, so --help 
 DEFAULT_RUNS = 2_000
 DEFAULT_SEED = 20200914
 DEFAULT_OUT = Path("results/backtest")
-SMOOTHING = 0.5  # Jeffreys: half a count added to each of the three outcomes
-SUMMARY_FORMAT = 1
+SMOOTHING = 0.5  # Jeffreys: half a count added to each of the four outcomes
+SUMMARY_FORMAT = 2  # 2: four outcomes, scores by kind
+ALL = "all"  # the group of every case, beside the kinds
 
 
 # --- scoring (pure functions, tested against hand-computed values) ----------------------
 
 def forecast(counts: Sequence[float], smoothing: float = SMOOTHING) -> np.ndarray:
-    """Probabilities of (sale, shutdown, unresolved) from counts of each."""
+    """Probabilities of the outcomes (``OUTCOMES`` order) from counts of each:
+    ``(count + smoothing) / (total + smoothing × outcomes)``."""
     c = np.asarray(counts, dtype=float)
     return (c + smoothing) / (c.sum() + smoothing * len(c))
 
@@ -66,7 +83,7 @@ def brier(p: Sequence[float], outcome: int) -> float:
 
 
 def log_score(p: Sequence[float], outcome: int) -> float:
-    """-ln p(what happened): 0 for certainty and right; ln 3 = 1.10 for a uniform guess."""
+    """-ln p(what happened): 0 for certainty and right; ln 4 = 1.39 for a uniform guess."""
     return float(-math.log(p[outcome]))
 
 
@@ -202,18 +219,39 @@ def run_cases(cases: Sequence[Case], runs: int, seed: int, workers: int,
     return done
 
 
+def _measures(s: Scored) -> dict[str, float]:
+    """One forecast's scores, and per outcome its forecast and whether it happened (1/0)."""
+    happened = np.eye(len(OUTCOMES))[s.case.scored]
+    return {**s.scores(),
+            **{f"forecast_{o}": float(p) for o, p in zip(OUTCOMES, s.model, strict=True)},
+            **{f"observed_{o}": float(y) for o, y in zip(OUTCOMES, happened, strict=True)}}
+
+
 def overall(scored: Sequence[Scored]) -> dict[str, dict[str, float]]:
-    """Mean scores over all forecasts, and over cases (each case's variants averaged
-    first, so a case seen on four dates weighs as much as one seen once)."""
-    rows = [s.scores() for s in scored]
+    """Mean scores, mean forecast and observed frequency of each outcome (and their
+    difference), over all forecasts and over cases (each case's variants averaged first,
+    so a case seen on four dates weighs as much as one seen once); ``n`` counts them."""
+    rows = [_measures(s) for s in scored]
     keys = list(rows[0])
-    by_forecast = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     groups: dict[str, list[dict[str, float]]] = {}
     for s, r in zip(scored, rows, strict=True):
         groups.setdefault(s.case.case_id, []).append(r)
     per_case = [{k: float(np.mean([r[k] for r in g])) for k in keys} for g in groups.values()]
-    by_case = {k: float(np.mean([r[k] for r in per_case])) for k in keys}
-    return {"forecasts": by_forecast, "cases": by_case}
+    found = {}
+    for weighting, items in (("forecasts", rows), ("cases", per_case)):
+        means = {"n": len(items), **{k: float(np.mean([r[k] for r in items])) for k in keys}}
+        means.update({f"difference_{o}": means[f"forecast_{o}"] - means[f"observed_{o}"]
+                      for o in OUTCOMES})
+        found[weighting] = means
+    return found
+
+
+def by_kind(scored: Sequence[Scored]) -> dict[str, dict[str, dict[str, float]]]:
+    """``overall`` for the cases of each kind (``actual.kind``, in name order), then for
+    all cases (``ALL``); a case without a kind counts in ``ALL`` only."""
+    kinds = sorted({s.case.kind for s in scored if s.case.kind})
+    return {**{k: overall([s for s in scored if s.case.kind == k]) for k in kinds},
+            ALL: overall(scored)}
 
 
 def skill(model: float, base: float) -> float:
@@ -223,12 +261,14 @@ def skill(model: float, base: float) -> float:
 
 # --- outputs --------------------------------------------------------------------------
 
+SCORES = ["brier_model", "brier_base", "brier_kind", "log_model", "log_base", "log_kind"]
 CSV_COLUMNS = [
-    "file", "case", "name", "start", "horizon_date", "actual", "actual_date",
-    "scored_outcome", "kind", "runs", "seed", "runs_sale", "runs_shutdown", "runs_unresolved",
-    "p_sale", "p_shutdown", "p_unresolved", "base_sale", "base_shutdown", "base_unresolved",
-    "kind_sale", "kind_shutdown", "kind_unresolved",
-    "brier_model", "brier_base", "brier_kind", "log_model", "log_base", "log_kind"]
+    "file", "case", "name", "start", "horizon_date", "actual", "actual_state", "actual_date",
+    "scored_outcome", "kind", "runs", "seed",
+    *(f"{prefix}_{o}" for prefix in ("runs", "p", "base", "kind") for o in OUTCOMES),
+    *SCORES]
+KIND_COLUMNS = ["group", "weighting", "n", *SCORES,
+                *(f"{m}_{o}" for o in OUTCOMES for m in ("forecast", "observed", "difference"))]
 
 
 def csv_rows(scored: Sequence[Scored], runs: int, seed: int) -> list[dict[str, Any]]:
@@ -239,24 +279,36 @@ def csv_rows(scored: Sequence[Scored], runs: int, seed: int) -> list[dict[str, A
         row: dict[str, Any] = {
             "file": s.case.path.as_posix(), "case": s.case.case_id, "name": sc.name,
             "start": sc.start.isoformat(), "horizon_date": horizon_date(sc).isoformat(),
-            "actual": a.outcome, "actual_date": a.date.isoformat(),
-            "scored_outcome": OUTCOMES[s.case.scored], "kind": s.case.kind or "",
-            "runs": runs, "seed": seed}
-        row.update({f"runs_{o}": int(c) for o, c in zip(OUTCOMES, s.counts, strict=True)})
-        row.update({f"p_{o}": round(float(p), 6) for o, p in zip(OUTCOMES, s.model, strict=True)})
-        row.update({f"base_{o}": round(float(p), 6)
-                    for o, p in zip(OUTCOMES, s.base, strict=True)})
-        row.update({f"kind_{o}": "" if s.kind_base is None else round(float(p), 6)
-                    for o, p in zip(OUTCOMES, s.kind_base if s.kind_base is not None
-                                    else [math.nan] * 3, strict=True)})
-        row.update({k: "" if math.isnan(v) else round(v, 6) for k, v in s.scores().items()})
+            "actual": a.outcome, "actual_state": a.state or "",
+            "actual_date": a.date.isoformat(), "scored_outcome": OUTCOMES[s.case.scored],
+            "kind": s.case.kind or "", "runs": runs, "seed": seed}
+        kind = s.kind_base if s.kind_base is not None else [math.nan] * len(OUTCOMES)
+        for prefix, values in (("runs", s.counts), ("p", s.model), ("base", s.base),
+                               ("kind", kind)):
+            row.update({f"{prefix}_{o}": _cell(v, integer=prefix == "runs")
+                        for o, v in zip(OUTCOMES, values, strict=True)})
+        row.update({k: _cell(v) for k, v in s.scores().items()})
         rows.append(row)
     return rows
 
 
-def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+def kind_rows(groups: dict[str, dict[str, dict[str, float]]]) -> list[dict[str, Any]]:
+    """``by_kind`` as table rows: one per group and weighting (by case, by forecast)."""
+    return [{"group": group, "weighting": weighting,
+             **{k: _cell(v, integer=k == "n") for k, v in means.items()}}
+            for group, found in groups.items() for weighting, means in found.items()]
+
+
+def _cell(value: float, integer: bool = False) -> Any:
+    if integer:
+        return int(value)
+    return "" if math.isnan(value) else round(float(value), 6)
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]],
+              columns: Sequence[str] = CSV_COLUMNS) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())
@@ -266,29 +318,37 @@ def _num(value: float, width: int) -> str:
     return f"{'—':>{width}}" if math.isnan(value) else f"{value:{width}.3f}"
 
 
+SHORT = {"sale": "sale", "shutdown": "shut", "abandoned": "aband", "unresolved": "unres"}
+LABEL = 36  # width of the label column, up to the forecast's
+
+
+def _scores(m: dict[str, float]) -> str:
+    return (f"{_num(m['brier_model'], 7)}{_num(m['brier_base'], 6)}"
+            f"{_num(m['brier_kind'], 6)}{_num(m['log_model'], 9)}"
+            f"{_num(m['log_base'], 6)}{_num(m['log_kind'], 6)}")
+
+
 def format_table(scored: Sequence[Scored], runs: int, seed: int) -> str:
     cases = {s.case.case_id for s in scored}
+    width = 6 * len(OUTCOMES)  # the forecast's columns
     lines = [f"dealsim backtest — {len(scored)} forecasts of {len(cases)} cases · "
              f"{runs:,} runs each · seed {seed}", "",
-             f"  {'case file':<30} {'model forecast %':>17}   {'what happened':<13}"
+             f"  {'case file':<{LABEL}}{'model forecast %':>{width}}   {'what happened':<13}"
              f"{'Brier':>15}{'log score':>21}",
-             f"  {'':<30} {'sale':>5} {'shut':>5} {'unres':>5}   {'(at horizon)':<13}"
+             f"  {'':<{LABEL}}" + "".join(f"{SHORT[o]:>6}" for o in OUTCOMES)
+             + f"   {'(at horizon)':<13}"
              f"{'model':>7}{'base':>6}{'kind':>6}{'model':>9}{'base':>6}{'kind':>6}"]
-
-    def scores(m: dict[str, float]) -> str:
-        return (f"{_num(m['brier_model'], 7)}{_num(m['brier_base'], 6)}"
-                f"{_num(m['brier_kind'], 6)}{_num(m['log_model'], 9)}"
-                f"{_num(m['log_base'], 6)}{_num(m['log_kind'], 6)}")
-
     for s in scored:
-        p = s.model * 100
-        lines.append(f"  {s.case.path.stem[:30]:<30} {p[0]:5.1f} {p[1]:5.1f} {p[2]:5.1f}   "
-                     f"{OUTCOMES[s.case.scored]:<13}{scores(s.scores())}")
-    means = overall(scored)
+        lines.append(f"  {s.case.path.stem[:LABEL]:<{LABEL}}"
+                     + "".join(f"{100 * p:6.1f}" for p in s.model)
+                     + f"   {OUTCOMES[s.case.scored]:<13}{_scores(s.scores())}")
+    groups = by_kind(scored)
+    means = groups[ALL]
     lines.append("")
+    left = LABEL + width + 16  # the label columns up to the scores
     for key, label in (("forecasts", f"mean over {len(scored)} forecasts"),
                        ("cases", f"mean over {len(cases)} cases (variants averaged)")):
-        lines.append(f"  {label:<64}{scores(means[key])}")
+        lines.append(f"  {label:<{left}}{_scores(means[key])}")
     m = means["cases"]
     lines += ["", "  skill (1 − model/bar, by case; above 0: the model is better): "
               f"against the base rate Brier {skill(m['brier_model'], m['brier_base']):+.0%}, "
@@ -297,12 +357,35 @@ def format_table(scored: Sequence[Scored], runs: int, seed: int) -> str:
         lines.append(f"{'':<64}against the kind base rate Brier "
                      f"{skill(m['brier_model'], m['brier_kind']):+.0%}, "
                      f"log {skill(m['log_model'], m['log_kind']):+.0%}")
-    lines += ["  Brier: sum over the 3 outcomes of (p − y)², 0 best, 2 worst; "
+    lines += ["", *format_by_kind(groups)]
+    lines += ["", f"  Brier: sum over the {len(OUTCOMES)} outcomes of (p − y)², 0 best, 2 worst; "
               "log score: −ln p(what happened), 0 best.",
               "  base: outcome frequencies of the other cases (leave-one-out); kind: the same "
               "among cases of the same kind;",
-              "  every forecast smoothed (count + ½)/(n + 1½)."]
+              f"  every forecast smoothed (count + ½)/(n + {len(OUTCOMES) / 2:g})."]
     return "\n".join(lines)
+
+
+def format_by_kind(groups: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    """The scores and the mean forecast against what happened, per kind and for all cases
+    (by case: each case's dated variants averaged first)."""
+    left = LABEL + 6 * len(OUTCOMES) + 16  # the scores stand under the table's
+    lines = [f"  {'by kind, means by case':<{left}}{'Brier':>15}{'log score':>21}",
+             f"  {'':<20}{'cases':>6}{'forecasts':>10}{'':<{left - 36}}"
+             f"{'model':>7}{'base':>6}{'kind':>6}{'model':>9}{'base':>6}{'kind':>6}"]
+    for group, found in groups.items():
+        label = f"{group:<20}{found['cases']['n']:>6}{found['forecasts']['n']:>10}"
+        lines.append(f"  {label:<{left}}{_scores(found['cases'])}")
+    lines += ["", "  mean forecast against how often it happened, % of cases: "
+                  "forecast, observed, difference",
+              f"  {'':<20}" + "".join(f"{o:>19}" for o in OUTCOMES),
+              f"  {'':<20}" + f"{'fcst':>6}{'obs':>6}{'diff':>7}" * len(OUTCOMES)]
+    for group, found in groups.items():
+        m = found["cases"]
+        lines.append(f"  {group:<20}" + "".join(
+            f"{100 * m[f'forecast_{o}']:6.1f}{100 * m[f'observed_{o}']:6.1f}"
+            f"{100 * m[f'difference_{o}']:+7.1f}" for o in OUTCOMES))
+    return lines
 
 
 def _extends_chain(path: Path) -> list[Path]:
@@ -323,13 +406,15 @@ def summary(scored: Sequence[Scored], rows: Sequence[dict[str, Any]], runs: int,
     from sim.provenance import file_sha256, git_commit, versions
 
     used = sorted({p.resolve() for s in scored for p in _extends_chain(s.case.path)})
-    means = overall(scored)
+    groups = by_kind(scored)
+    means = groups[ALL]
     return {
         "format": SUMMARY_FORMAT,
         "runs": runs, "seed": seed, "workers": workers, "command": command,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "smoothing": SMOOTHING,
         "overall": means,
+        "by_kind": groups,  # the same per kind of case, and for all cases ("all")
         "skill_by_case": {
             "brier": skill(means["cases"]["brier_model"], means["cases"]["brier_base"]),
             "log": skill(means["cases"]["log_model"], means["cases"]["log_base"]),
@@ -378,7 +463,8 @@ def main(argv: list[str]) -> int:
     scored = run_cases(cases, args.runs, args.seed, workers, log)
     rows = csv_rows(scored, args.runs, args.seed)
     write_csv(args.out / "backtest.csv", rows)
-    written = ["backtest.csv"]
+    write_csv(args.out / "backtest_by_kind.csv", kind_rows(by_kind(scored)), KIND_COLUMNS)
+    written = ["backtest.csv", "backtest_by_kind.csv"]
     if not args.no_figures:
         from sim import backtest_plots
 

@@ -1,8 +1,8 @@
-"""Figures of a backtest (matplotlib, Agg): a reliability diagram and the forecasts beside
-what happened, each with the base rate they must beat.
+"""Figures of a backtest (matplotlib, Agg): a reliability diagram, the forecasts beside
+what happened, and the scores by kind of case, each with the base rates they must beat.
 
-A reliability diagram bins every forecast probability (three per case: sale, shutdown,
-unresolved) and plots how often the outcome happened in each bin against the mean
+A reliability diagram bins every forecast probability (four per case: sale, shutdown,
+abandoned, unresolved) and plots how often the outcome happened in each bin against the mean
 forecast there: a calibrated forecaster lies on the diagonal. With a dozen cases the bins
 hold a few dozen points at most, so every point carries its count and a 95% Wilson
 interval, and the counts per bin are drawn below.
@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 
 from sim import stats
-from sim.backtest import Scored, overall
+from sim.backtest import Scored, by_kind, overall
 from sim.outcome import OUTCOMES
 from sim.plots import COLOURS, NEUTRAL, plt, save_figure  # the house colours and style
 
 BIN_EDGES = np.linspace(0.0, 1.0, 6)  # five bins of 0.2: few points, wide bins
-MODEL, BASE, KIND = "#000000", "#999999", "#CC79A7"
+MODEL, BASE, KIND = "#000000", "#999999", "#E69F00"  # KIND: not an outcome's colour
 
 
 def pairs(scored: Sequence[Scored], which: str) -> tuple[np.ndarray, np.ndarray]:
-    """Every (forecast probability, happened?) pair, three per forecast."""
+    """Every (forecast probability, happened?) pair, one per outcome of each forecast."""
     if which == "kind_base" and any(s.kind_base is None for s in scored):
         return np.empty(0), np.empty(0)
     p = np.concatenate([getattr(s, which) for s in scored])
@@ -84,11 +84,12 @@ def reliability(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> P
     top.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2, fontsize=8.5)
     fig.text(0.01, 0.995, "Reliability: when a forecast said p, did it happen a share p "
              "of the time?", ha="left", va="top", fontsize=12, fontweight="bold")
-    fig.text(0.01, 0.962, f"{len(scored)} forecasts × 3 outcomes, pooled in bins of 0.2 · "
+    fig.text(0.01, 0.962, f"{len(scored)} forecasts × {len(OUTCOMES)} outcomes, pooled in "
+             f"bins of 0.2 · "
              f"error bars: 95% Wilson interval · {runs:,} runs per case · seed {seed}",
              ha="left", va="top", fontsize=8.5, color=NEUTRAL)
     bottom.set_ylabel("forecasts\nper bin")
-    bottom.set_xlabel("forecast probability (of sale, of shutdown, of unresolved)")
+    bottom.set_xlabel("forecast probability (of " + ", of ".join(OUTCOMES) + ")")
     bottom.set_xticks(BIN_EDGES)
     bottom.set_ylim(0, max(bottom.get_ylim()[1] * 1.25, 1))
     bottom.legend(loc="upper right", fontsize=8, ncol=3)
@@ -137,8 +138,8 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
                   "horizon · right: what happened; Brier score of dealsim vs the base rates "
                   "(red where a base rate is better)", fontsize=8.5)
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES]
-    ax.legend(handles, OUTCOMES, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3,
-              fontsize=8.5)
+    ax.legend(handles, OUTCOMES, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=len(OUTCOMES), fontsize=8.5)
     fig.text(0.01, 0.995, "Forecasts against what happened", ha="left", va="top",
              fontsize=12.5, fontweight="bold")
     fig.text(0.01, 0.995 - 0.3 / fig.get_figheight(),
@@ -148,6 +149,74 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
     return save_figure(fig, path)
 
 
+def scores_by_kind(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Path:
+    """Per kind of case and for all cases: the mean Brier and log scores of dealsim and of
+    both base rates, and the mean forecast of each outcome against how often it happened."""
+    groups = by_kind(scored)
+    names = list(groups)
+    n = len(names)
+    y = np.arange(n)[::-1].astype(float)
+    fig, (brier_ax, log_ax, mix_ax) = plt.subplots(
+        1, 3, figsize=(13, 1.9 + 0.85 * n), sharey=True,
+        gridspec_kw={"width_ratios": [1, 1, 1.5]})
+    bars = (("model", MODEL, "dealsim"), ("base", BASE, "base rate, leave-one-out"),
+            ("kind", KIND, "base rate of the case's kind"))
+    for ax, score, label in ((brier_ax, "brier", "mean Brier score (0 best, 2 worst)"),
+                             (log_ax, "log", "mean log score (0 best)")):
+        for k, (which, colour, name) in enumerate(bars):
+            values = np.array([groups[g]["cases"][f"{score}_{which}"] for g in names])
+            if np.isnan(values).all():
+                continue
+            rows = y + 0.25 - 0.25 * k
+            ax.barh(rows, values, height=0.24, color="white" if which == "base" else colour,
+                    edgecolor=colour, lw=1.2, label=name)
+            for row, v in zip(rows, values, strict=True):
+                if not math.isnan(v):
+                    ax.text(v, row, f" {v:.2f}", va="center", fontsize=7.5)
+        ax.set_xlim(0, ax.get_xlim()[1] * 1.15)
+        ax.set_xlabel(label)
+    brier_ax.set_title("Brier score", loc="left", fontsize=11)
+    log_ax.set_title("Log score", loc="left", fontsize=11)
+    for row, g in zip(y, names, strict=True):
+        m = groups[g]["cases"]
+        for bar_y, height, prefix, alpha in ((row + 0.12, 0.42, "forecast", 1.0),
+                                             (row - 0.24, 0.2, "observed", 0.55)):
+            left = 0.0
+            for o in OUTCOMES:
+                width = m[f"{prefix}_{o}"]
+                mix_ax.barh(bar_y, width, left=left, height=height, color=COLOURS[o],
+                            alpha=alpha, edgecolor="white", lw=0.5)
+                if prefix == "forecast" and width >= 0.08:
+                    mix_ax.text(left + width / 2, bar_y, f"{width:.0%}", ha="center",
+                                va="center", fontsize=8, color="white", fontweight="bold")
+                left += width
+    mix_ax.set_xlim(0, 1)
+    mix_ax.set_xticks(np.linspace(0, 1, 6), [f"{v:.0%}" for v in np.linspace(0, 1, 6)])
+    mix_ax.set_xlabel("share of cases · thick bar: dealsim's mean forecast\n"
+                      "thin bar: how often each outcome happened (by the horizon)")
+    mix_ax.set_title("Mean forecast against what happened", loc="left", fontsize=11)
+    brier_ax.set_yticks(y, [f"{g}\n{groups[g]['cases']['n']} cases, "
+                            f"{groups[g]['forecasts']['n']} forecasts" for g in names],
+                        fontsize=8.5)
+    brier_ax.set_ylim(-0.6, n - 0.4)
+    fig.text(0.01, 0.995, "Scores by kind of case: where does dealsim beat the base rates?",
+             ha="left", va="top", fontsize=12.5, fontweight="bold")
+    fig.text(0.01, 0.995 - 0.3 / fig.get_figheight(),
+             f"means by case (a case's dated variants averaged first) · {len(scored)} "
+             f"forecasts · {runs:,} runs per case · seed {seed}", ha="left", va="top",
+             fontsize=9, color=NEUTRAL)
+    top = 1 - 1.05 / fig.get_figheight()
+    fig.tight_layout(rect=(0, 0, 1, top))
+    legend_y = top + 0.32 / fig.get_figheight()  # one row of legends above the panels
+    fig.legend(*brier_ax.get_legend_handles_labels(), loc="center left",
+               bbox_to_anchor=(0.01, legend_y), ncol=3, fontsize=8.5)
+    fig.legend([plt.Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES], OUTCOMES,
+               loc="center right", bbox_to_anchor=(0.99, legend_y), ncol=len(OUTCOMES),
+               fontsize=8.5)
+    return save_figure(fig, path)
+
+
 def draw_all(scored: Sequence[Scored], runs: int, seed: int, out: Path) -> list[Path]:
     return [reliability(scored, runs, seed, out / "reliability.png"),
-            forecasts(scored, runs, seed, out / "forecasts.png")]
+            forecasts(scored, runs, seed, out / "forecasts.png"),
+            scores_by_kind(scored, runs, seed, out / "by_kind.png")]
