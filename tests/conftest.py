@@ -72,7 +72,7 @@ bidders:
 home_government: {approval_probability: 0.5, decision_days: {dist: uniform, low: 10, high: 60}}
 committee:
   review_days: {dist: uniform, low: 3, high: 10}
-"""  # noqa: E501
+"""
 
 # Everything model v2 has, in one business: a tiered ban (app stores, then hosting) with
 # extensions, forbearance and lapse by stage; a divestiture order enforced by a trustee or

@@ -716,7 +716,9 @@ def test_a_trustee_reappointed_after_forbearance_waits_its_days():
               trustee_days: 20
               trustee_floor: 0.5
         politics:
-          - {{id: truce, date: {day(40)}, set: {{instruments.order.enforcement.forbear.otherwise: 1}}}}
+          - id: truce
+            date: {day(40)}
+            set: {{instruments.order.enforcement.forbear.otherwise: 1}}
         parent: {{name: P, reservation_bn: 20}}
         bidders:
           - {{name: B, arrives_day: 75, valuation_bn: 15}}
