@@ -71,8 +71,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run.py",
         description="Simulate how a forced sale ends — sale, shutdown, abandoned or "
-                    "unresolved — "
-                    "and when, to whom, at what price.",
+                    "unresolved — and when, to whom, at what price.",
         epilog="Example: python run.py scenarios/oracle.yaml --runs 20000 --seed 7")
     p.add_argument("scenario", type=Path, help="scenario file (YAML), e.g. scenarios/oracle.yaml")
     add_run_options(p, runs=None, runs_help=f"replications (default {DEFAULT_RUNS:,}; in a "
