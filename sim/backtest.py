@@ -384,7 +384,8 @@ def format_by_kind(groups: dict[str, dict[str, dict[str, float]]]) -> list[str]:
         m = found["cases"]
         lines.append(f"  {group:<20}" + "".join(
             f"{100 * m[f'forecast_{o}']:6.1f}{100 * m[f'observed_{o}']:6.1f}"
-            f"{100 * m[f'difference_{o}']:+7.1f}" for o in OUTCOMES))
+            f"{round(100 * m[f'difference_{o}'], 1) + 0.0:+7.1f}"  # + 0.0: no "-0.0"
+            for o in OUTCOMES))
     return lines
 
 
