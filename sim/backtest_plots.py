@@ -195,8 +195,11 @@ def scores_by_kind(scored: Sequence[Scored], runs: int, seed: int, path: Path) -
     mix_ax.set_xlabel("share of cases · thick bar: dealsim's mean forecast\n"
                       "thin bar: how often each outcome happened (by the horizon)")
     mix_ax.set_title("Mean forecast against what happened", loc="left", fontsize=11)
-    brier_ax.set_yticks(y, [f"{g}\n{groups[g]['cases']['n']} cases, "
-                            f"{groups[g]['forecasts']['n']} forecasts" for g in names],
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}" + ("s" if n != 1 else "")
+
+    brier_ax.set_yticks(y, [f"{g}\n{count(groups[g]['cases']['n'], 'case')}, "
+                            f"{count(groups[g]['forecasts']['n'], 'forecast')}" for g in names],
                         fontsize=8.5)
     brier_ax.set_ylim(-0.6, n - 0.4)
     fig.text(0.01, 0.995, "Scores by kind of case: where does dealsim beat the base rates?",
