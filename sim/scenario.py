@@ -427,7 +427,7 @@ class Scenario(Block):
         if not self.politics:
             return self
         inputs = uncertain_inputs(self)
-        chances = sorted(k for k in inputs if not k.startswith("politics.")
+        chances = sorted(k for k in inputs if not k.startswith(("politics.", "bidders."))
                          and not k.endswith("_days") and inputs[k].support()[0] >= 0
                          and inputs[k].support()[1] <= 1)
         for i, ev in enumerate(self.politics):
@@ -436,7 +436,8 @@ class Scenario(Block):
                     close = difflib.get_close_matches(path, chances, n=1)
                     _fail(("politics", i, "set", path),
                           "is not a chance this scenario names (a political event may set a "
-                          "chance in [0, 1] given in the file, not a duration)"
+                          "policy chance in [0, 1] given in the file: not a duration, not a "
+                          "bidder's own terms)"
                           + (f"; closest: {close[0]}" if close else ""))
         return self
 

@@ -31,7 +31,7 @@ def approval(deal: Deal, bidder: BidderTerms,
         if recommendation == MITIGATE:
             yield env.timeout(deal.take("committee.mitigation_days"))
             if deal.take(f"{bidder.key}.draw.mitigation") >= bidder.mitigation_acceptance:
-                deal.fail_signed("mitigation terms refused")
+                deal.fail_signed("mitigation terms refused", signed)
                 return
             deal.log("mitigation_agreed", bidder=bidder.index)
             recommendation = CLEAR
@@ -67,7 +67,7 @@ def _blocked(deal: Deal, bidder: BidderTerms,
     parent goes back to the other bidders. A fresh review (politics) may revive either."""
     deal.blocked = (bidder.index, signed.price_bn)
     if not deal.pending:
-        deal.fail_signed("blocked by the head of state")
+        deal.fail_signed("blocked by the head of state", signed)
         return
     deal.log("abandonment_pending", bidder=bidder.index)
     yield deal.env.timeout(deal.take("president.abandon_days"))

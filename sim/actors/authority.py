@@ -147,7 +147,7 @@ def _enforce(deal: Deal, tier: Tier, stage: str) -> None:
         tier.status = PENALTIES
         deal.log("penalties", tier=tier.index)
     else:
-        tier.status = TRUSTEE
+        tier.status, tier.selling = TRUSTEE, False
         days = deal.take(f"{p}.trustee_days")
         tier.ready = deal.env.now + days
         deal.log("trustee_appointed", tier=tier.index, days=days, ready_day=tier.ready)

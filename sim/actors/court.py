@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.actors.deal import ENDED, PENDING, Deal
+from sim.actors.deal import BITING, ENDED, PENDING, Deal
 
 
 @dataclass(slots=True, frozen=True)
@@ -42,9 +42,15 @@ def _enjoin(deal: Deal, s: SuitTerms, how: str) -> None:
 
 
 def _lift(deal: Deal, s: SuitTerms) -> None:
+    """The last injunction gone, an instrument that was in force is due again at once:
+    the authority decides afresh (it may hold for an approved deal, forbear, or enforce)."""
     deal.enjoined[s.instrument] -= 1
     deal.log("injunction_lifted", instrument=s.instrument, plaintiff=s.name,
              still=deal.enjoined[s.instrument])
+    if not deal.enjoined[s.instrument]:
+        for t in deal.tiers:
+            if t.instrument == s.instrument and t.status in BITING:
+                t.status, t.due = PENDING, deal.env.now
     deal.update_service()
     deal.wake_instrument(s.instrument)
     deal.poke()

@@ -187,10 +187,12 @@ class Deal:
                 and proc is not self.env.active_process):
             proc.interrupt()
 
-    def fail_signed(self, reason: str) -> None:
-        """The signed deal died: its bidder is out, the parent goes back to the others."""
-        signed = self.signed
-        if signed is None or self.is_over:
+    def fail_signed(self, reason: str, signed: Signed | None = None) -> None:
+        """The signed deal (``signed``, if it is still the one) died: its bidder is out,
+        the parent goes back to the others."""
+        if signed is None:
+            signed = self.signed
+        if signed is None or signed is not self.signed or self.is_over:
             return
         self.log("deal_failed", bidder=signed.bidder, reason=reason)
         self.present[signed.bidder] = False

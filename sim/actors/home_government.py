@@ -43,5 +43,5 @@ def licence(deal: Deal, bidder: BidderTerms,
     deal.log("licence_decided", bidder=bidder.index, granted=granted)
     if not granted:
         deal.refused.add(bidder.structure)
-        deal.fail_signed("export licence refused")
+        deal.fail_signed("export licence refused", signed)
     return granted

@@ -13,6 +13,7 @@ any structure, at any offer above a floor.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 
@@ -94,8 +95,9 @@ def best_agreement(deal: Deal, parent: ParentTerms,
     best: tuple[float, BidderTerms, float] | None = None
     now, (origin, deadline) = deal.env.now, deal.pressure()
     for b in bidders:
-        if not deal.present[b.index] or not accepts(deal, parent, b):
-            continue
+        if not deal.present[b.index] or math.isnan(b.valuation_bn) \
+                or not accepts(deal, parent, b):
+            continue  # out, or an agreed bidder back after a fresh review: no bargaining
         found = crossing(now, origin, deadline, b, parent)
         if found is None:
             continue
@@ -163,6 +165,8 @@ def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
             day, bidder, price = found
             if day > env.now:
                 yield env.timeout(day - env.now)
+                if deal.signed is not None or not deal.present[bidder.index]:
+                    continue  # a deal came another way meanwhile (a fresh review)
             if deal.trace is not None:
                 x = tau_at(env.now, *deal.pressure())
                 deal.log("offers_cross", bidder=bidder.index, offer_bn=bidder.offer(x),
