@@ -43,7 +43,7 @@ def count_events(scenario_path: Path, runs: int) -> float:
     """Mean simpy events processed per replication (counted in a separate, untimed pass)."""
     scenario = load_scenario(scenario_path)
     model = Model(scenario)
-    keys, values = sample_block(scenario, 1, 0, runs)
+    rows = sample_block(scenario, 1, 0, runs).rows()
     steps = 0
     original = simpy.Environment.step
 
@@ -54,8 +54,8 @@ def count_events(scenario_path: Path, runs: int) -> float:
 
     simpy.Environment.step = counting_step  # type: ignore[method-assign]
     try:
-        for row in values.tolist():
-            model.run(dict(zip(keys, row, strict=True)))
+        for values, draws in rows:
+            model.run(values, draws)
     finally:
         simpy.Environment.step = original  # type: ignore[method-assign]
     return steps / runs
