@@ -1,10 +1,11 @@
 """``extends:``: a scenario inherits another file and overrides keys.
 
-Semantics checked here: blocks merge key by key; deadlines and bidders merge item by item
-(by ``id`` / ``name``), ``remove: true`` drops an inherited item, an empty list clears
-the list; any other value (a number, a distribution, another list, null) replaces what
-it covers. The merged scenario is validated like any other, and an error names the file
-and line its offending key came from. Cycles and other bad ``extends`` are one-line errors.
+Semantics checked here: blocks merge key by key; instruments, political events and
+bidders merge item by item (by ``id`` / ``name``), ``remove: true`` drops an inherited
+item, an empty list clears the list; any other value (a number, a distribution, another
+list such as an instrument's tiers or a court's plaintiffs, null) replaces what it
+covers. The merged scenario is validated like any other, and an error names the file and
+line its offending key came from. Cycles and other bad ``extends`` are one-line errors.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ BASE = """\
 name: base
 start: 2021-01-01
 horizon_days: 200
-deadlines:
+instruments:
   - id: ban
+    kind: service_ban
     date: 2021-03-01
-    extension: {probability_otherwise: 0.5, days: 10, max_extensions: 2}
+    enforcement: {extend: {otherwise: 0.5}, extension_days: 10, max_extensions: 2}
   - id: later
+    kind: lapse
     date: 2021-05-01
 parent:
   name: P
@@ -44,8 +47,8 @@ committee:
   review_days: 30
   investigation_probability: 0.3
 """
-# lines: 5 - id: ban, 6 date, 8 - id: later, 9 date, 10 parent, 15 - name: A,
-# 16 valuation_bn, 17 - name: B, 18 valuation_bn, 19 committee, 20 review_days
+# lines: 5 - id: ban, 7 date, 8 enforcement, 9 - id: later, 11 date, 12 parent, 17 - name: A,
+# 18 valuation_bn, 19 - name: B, 20 valuation_bn, 21 committee, 22 review_days
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -91,10 +94,11 @@ def test_blocks_merge_key_by_key(tmp_path, base):
 
 def test_named_lists_merge_item_by_item(tmp_path, base):
     s = load_scenario(child(tmp_path, """
-        deadlines:
+        instruments:
           - id: ban
-            extension: {days: 20}
+            enforcement: {extension_days: 20}
           - id: new
+            kind: divestiture_order
             date: 2021-07-01
         bidders:
           - name: B
@@ -102,11 +106,13 @@ def test_named_lists_merge_item_by_item(tmp_path, base):
           - name: C
             valuation_bn: 9
     """))
-    assert [d.id for d in s.deadlines] == ["ban", "later", "new"]  # order kept, new appended
-    ban = s.deadlines[0]
-    assert ban.date.isoformat() == "2021-03-01"  # inherited
-    assert ban.extension.days.value == 20 and ban.extension.max_extensions == 2
-    assert ban.extension.probability_otherwise.value == 0.5
+    assert [d.id for d in s.instruments] == ["ban", "later", "new"]  # order kept, appended
+    ban = s.instruments[0]
+    assert ban.date.isoformat() == "2021-03-01" and ban.kind == "service_ban"  # inherited
+    e = ban.enforcement
+    assert e.extension_days.value == 20 and e.max_extensions == 2
+    assert e.extend.otherwise.value == 0.5
+    assert s.instruments[2].kind == "divestiture_order"
     assert [b.name for b in s.bidders] == ["A", "B", "C"]
     b = s.bidders[1]
     assert b.security_assurance.value == 0.9 and b.valuation_bn.dist == "pert"
@@ -116,10 +122,50 @@ def test_remove_and_clear_named_items(tmp_path, base):
     s = load_scenario(child(tmp_path, """
         bidders:
           - {name: A, remove: true}
-        deadlines: []
+        instruments: []
     """))
     assert [b.name for b in s.bidders] == ["B"]
-    assert s.deadlines == []
+    assert s.instruments == []
+    s = load_scenario(child(tmp_path, """
+        instruments:
+          - {id: ban, remove: true}
+    """, name="c2.yaml"))
+    assert [d.id for d in s.instruments] == ["later"]
+
+
+def test_v2_lists_politics_merge_and_nested_lists_are_replaced(tmp_path):
+    """Political events merge item by item by id, like instruments; lists inside an
+    item (a ban's tiers, a court's plaintiffs) are not named lists: an override replaces
+    them whole."""
+    write(tmp_path, "v2.yaml", BASE.replace("""  - id: later""", """    tiers:
+      - {id: app_store, date: 2021-03-01, dark: false}
+      - {id: hosting, date: 2021-04-01}
+    court:
+      plaintiffs: [{name: P}, {name: Users, sue_probability: 0.5}]
+  - id: later""") + """politics:
+  - {id: election, date: 2021-02-01, probability: 0.5}
+  - {id: inauguration, date: 2021-02-20, requires: election, revoke: [ban]}
+""")
+    s = load_scenario(child(tmp_path, """
+        instruments:
+          - id: ban
+            tiers: [{id: hosting, date: 2021-04-15}]
+            court: {plaintiffs: [{name: States}], injunction_probability: 0.3}
+        politics:
+          - {id: election, probability: 0.9}
+          - {id: law, date: 2021-03-15, set: {court.injunction_probability: 0.2}}
+    """, extends="v2.yaml"))
+    ban = s.instruments[0]
+    assert [(t.id, t.date.isoformat()) for t in ban.tiers] == [("hosting", "2021-04-15")]
+    assert [p.name for p in ban.court.plaintiffs] == ["States"]
+    assert ban.court.injunction_probability.value == 0.3
+    assert [e.id for e in s.politics] == ["election", "inauguration", "law"]
+    election = s.politics[0]
+    assert election.probability.value == 0.9 and election.date.isoformat() == "2021-02-01"
+    assert s.politics[1].revoke == ["ban"]
+    s = load_scenario(child(tmp_path, "politics: [{id: inauguration, remove: true}]\n",
+                            name="c2.yaml", extends="v2.yaml"))
+    assert [e.id for e in s.politics] == ["election"]
 
 
 def test_distributions_and_other_values_are_replaced_whole(tmp_path, base):
@@ -199,7 +245,7 @@ def test_inherited_and_own_draws_share_streams(tmp_path, base):
 def test_error_in_an_inherited_value_names_the_base_file(tmp_path):
     write(tmp_path, "base.yaml", BASE.replace("review_days: 30", "review_days: -3"))
     message = error(child(tmp_path, "name: child\n"))
-    assert message.startswith(f"{tmp_path / 'base.yaml'}:20: committee.review_days: "), message
+    assert message.startswith(f"{tmp_path / 'base.yaml'}:22: committee.review_days: "), message
     assert "must be > 0 days" in message
 
 
@@ -226,13 +272,13 @@ def test_error_in_a_merged_list_item_names_the_item_and_its_file(tmp_path, base)
     write(tmp_path, "base.yaml", BASE.replace("    valuation_bn: 12", "    valuation_bn: 0"))
     message = error(child(tmp_path, "bidders: [{name: B, security_assurance: 0.5}]\n",
                           name="c2.yaml"))
-    assert message.startswith(f"{tmp_path / 'base.yaml'}:16: bidders[A].valuation_bn: ")
+    assert message.startswith(f"{tmp_path / 'base.yaml'}:18: bidders[A].valuation_bn: ")
 
 
 def test_cross_field_error_points_at_the_inherited_key(tmp_path, base):
-    """Moving start past an inherited deadline is reported where the deadline is."""
+    """Moving start past an inherited instrument's date is reported where the date is."""
     message = error(child(tmp_path, "start: 2021-04-01\n"))
-    assert message.startswith(f"{tmp_path / 'base.yaml'}:6: deadlines[0].date: "), message
+    assert message.startswith(f"{tmp_path / 'base.yaml'}:7: instruments[0].date: "), message
     assert "is not after start 2021-04-01" in message
 
 
@@ -249,7 +295,7 @@ def test_unknown_key_in_child_and_missing_key_in_both(tmp_path, base):
 def test_yaml_error_in_the_base_names_the_base(tmp_path):
     write(tmp_path, "base.yaml", BASE.replace("  name: P", "  name: [P"))
     message = error(child(tmp_path, "name: c\n"))
-    assert message.startswith(f"{tmp_path / 'base.yaml'}:12: YAML syntax error: "), message
+    assert message.startswith(f"{tmp_path / 'base.yaml'}:14: YAML syntax error: "), message
 
 
 @pytest.mark.parametrize(("files", "start", "expect"), [
@@ -296,8 +342,8 @@ def test_bad_remove_directives(tmp_path, base):
     path = child(tmp_path, "bidders: [{name: A, remove: true, valuation_bn: 3}]\n",
                  name="c2.yaml")
     assert error(path).startswith(f"{path}:2: bidders[0]: remove: takes only the item's name")
-    path = child(tmp_path, "deadlines: [{id: ban, remove: yes please}]\n", name="c3.yaml")
-    assert error(path).startswith(f"{path}:2: deadlines[0]: remove: takes only the item's id")
+    path = child(tmp_path, "instruments: [{id: ban, remove: yes please}]\n", name="c3.yaml")
+    assert error(path).startswith(f"{path}:2: instruments[0]: remove: takes only the item's id")
 
 
 def test_cli_reports_an_inherited_error_in_one_line_and_exit_2(tmp_path):
@@ -308,5 +354,5 @@ def test_cli_reports_an_inherited_error_in_one_line_and_exit_2(tmp_path):
                           cwd=ROOT, timeout=120)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and f"{tmp_path / 'base.yaml'}:20: committee.review_days" in lines[0]
+    assert len(lines) == 1 and f"{tmp_path / 'base.yaml'}:22: committee.review_days" in lines[0]
     assert not (tmp_path / "out").exists()
