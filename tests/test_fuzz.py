@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REALISTIC_YAML, ROOT
+from conftest import REALISTIC_YAML, RICH_YAML, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +48,7 @@ settings.register_profile("fuzz", max_examples=10_000, **_COMMON)
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 BASE: dict[str, Any] = yaml.safe_load(REALISTIC_YAML)
+RICH: dict[str, Any] = yaml.safe_load(RICH_YAML)  # every v2 block: tiers, politics, ...
 
 # YAML written as is where a value stands: tags, special floats, aliases, broken syntax.
 RAW = [
@@ -109,8 +110,9 @@ def _containers(tree: Any, kind: type) -> list[Any]:
 
 @st.composite
 def documents(draw: st.DrawFn) -> bytes:
-    """The realistic scenario with one to four kinds of damage, as the bytes of a file."""
-    doc = copy.deepcopy(BASE)
+    """The realistic or the rich scenario with one to four kinds of damage, as the bytes
+    of a file."""
+    doc = copy.deepcopy(draw(st.sampled_from([BASE, RICH])))
     raw: dict[str, str] = {}
 
     def token(text: str) -> str:
@@ -218,6 +220,7 @@ def load_bytes(data: bytes) -> tuple[Path, Scenario | str]:
         path.unlink()
 
 
+# ~20 s in the ci profile (300 documents, each loaded and, if valid, run)
 @settings(PROFILE)
 @given(documents())
 def test_loader_raises_only_one_located_line(data: bytes) -> None:
@@ -245,13 +248,13 @@ def test_the_strategy_reaches_both_outcomes() -> None:
 # --- found by the fuzzer (kept as plain examples) -----------------------------------------
 
 FOUND = {
-    "control character": (REALISTIC_YAML + "description: a\x07b\n", 30, "unacceptable"),
+    "control character": (REALISTIC_YAML + "description: a\x07b\n", 37, "unacceptable"),
     "nested 5000 deep": (REALISTIC_YAML + "description: " + "[" * 5000 + "]" * 5000 + "\n",
-                         30, "nested deeper than"),
-    "newline in a key": (REALISTIC_YAML + '"col\\nour": 1\n', 30, "col\\nour: unknown key"),
+                         37, "nested deeper than"),
+    "newline in a key": (REALISTIC_YAML + '"col\\nour": 1\n', 37, "col\\nour: unknown key"),
     "extends with a NUL": ('extends: "a\\0b"\n' + REALISTIC_YAML, 1, "extends:"),
     "extends too long": ("extends: " + "a" * 5000 + "\n" + REALISTIC_YAML, 1, "extends:"),
-    "a blank key": (REALISTIC_YAML + '" ": 1\n', 30, "' ': unknown key"),
+    "a blank key": (REALISTIC_YAML + '" ": 1\n', 37, "' ': unknown key"),
     "a 300-digit number": (REALISTIC_YAML.replace("365", "9" * 300), 3, "horizon_days"),
     "horizon past the year 9999": (REALISTIC_YAML.replace("2020-09-14", "9999-12-01")
                                    .replace("2020-09-20", "9999-12-20"), 3, "9999"),
@@ -260,13 +263,13 @@ FOUND = {
         "review_days: {dist: normal, mean: 5, sd: 2, low: 1}"), None, ""),
     "beta with a vanishing sd": (REALISTIC_YAML.replace(
         "{dist: beta, mean: 0.6, sd: 0.15}", "{dist: beta, mean: 0.6, sd: 1e-300}"),
-        21, "sd too small"),
+        28, "sd too small"),
     "overflow warnings": (REALISTIC_YAML.replace("approval_probability: 0.5",
                           "approval_probability: {dist: uniform, low: -1.7e308, high: 1.7e308}"),
-                          27, "range overflows"),
+                          34, "range overflows"),
     "a uniform over the whole float range": (REALISTIC_YAML.replace(
         "concession_exponent: 0.4", "concession_exponent: {dist: uniform, low: -1.7e308, "
-        "high: 1.7e308}"), 12, "range overflows"),
+        "high: 1.7e308}"), 19, "range overflows"),
     "a 100,000-character name": (REALISTIC_YAML.replace("name: test", "name: " + "x" * 100_000),
                                  1, "at most 120 characters"),
 }
@@ -298,6 +301,7 @@ CLI_CASES = {
 }
 
 
+# ~6 s: four Python start-ups
 def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     """Started together (each pays Python's start-up), checked one by one."""
     running = {}

@@ -86,7 +86,7 @@ def test_many_values_are_refused_within_a_second() -> None:
     """PyYAML composes some 20,000 values a second: a 1 MB list of 300,000 is cut short."""
     flat = "[" + ", ".join(["1"] * 300_000) + "]"
     message = refused(f"{REALISTIC_YAML}description: {flat}\n", seconds=3.0)
-    assert message == f"{SRC}:30: more than 20,000 values (a scenario has a few hundred)"
+    assert message == f"{SRC}:37: more than 20,000 values (a scenario has a few hundred)"
 
 
 def test_aliases_cannot_nest_deeper_than_the_cap() -> None:
@@ -98,7 +98,7 @@ def test_aliases_cannot_nest_deeper_than_the_cap() -> None:
 
 def test_duplicate_keys_are_an_error_not_an_overwrite() -> None:
     message = refused(REALISTIC_YAML + "horizon_days: 30\n")
-    assert message == f"{SRC}:30: horizon_days: duplicate key (each key may appear once)"
+    assert message == f"{SRC}:37: horizon_days: duplicate key (each key may appear once)"
 
 
 @pytest.mark.parametrize("tag", ["!!python/object/apply:os.system ['touch /tmp/pwned']",
@@ -106,7 +106,7 @@ def test_duplicate_keys_are_an_error_not_an_overwrite() -> None:
                                  "!!python/module:os"])
 def test_python_tags_are_never_constructed(tag: str) -> None:
     message = refused(f"{REALISTIC_YAML}description: {tag}\n")
-    assert message.startswith(f"{SRC}:30: YAML syntax error: ") and "constructor" in message
+    assert message.startswith(f"{SRC}:37: YAML syntax error: ") and "constructor" in message
 
 
 def test_only_safe_yaml_loading_in_the_code() -> None:
@@ -139,12 +139,33 @@ def test_bidder_cap() -> None:
     assert f"bidders: List should have at most {limits.MAX_BIDDERS} items" in message
 
 
-def test_deadline_cap() -> None:
+def test_instrument_cap() -> None:
     data = realistic()
-    data["deadlines"] = [{"id": f"d{i}", "date": f"2020-10-{i + 1:02d}"}
-                         for i in range(limits.MAX_DEADLINES + 1)]
-    assert f"deadlines: List should have at most {limits.MAX_DEADLINES} items" in \
+    data["instruments"] = [{"id": f"d{i}", "kind": "lapse", "date": f"2020-10-{i + 1:02d}"}
+                           for i in range(limits.MAX_DEADLINES)]
+    parse_scenario(dumped(data), SRC)
+    data["instruments"].append({"id": "one_more", "kind": "lapse", "date": "2020-12-01"})
+    assert f"instruments: List should have at most {limits.MAX_DEADLINES} items" in \
         refused(dumped(data))
+
+
+@pytest.mark.parametrize(("where", "most"), [
+    (("instruments", 0, "tiers"), 5), (("instruments", 0, "court", "plaintiffs"), 10),
+    (("politics",), 20)])
+def test_v2_list_caps(where: tuple, most: int) -> None:
+    """Tiers of a ban, plaintiffs of a court and dated political events are capped too,
+    so the streams sized from them stay small."""
+    data = realistic()
+    make = {"tiers": lambda i: {"id": f"t{i}", "date": f"2020-10-{i + 1:02d}"},
+            "plaintiffs": lambda i: {"name": f"p{i}"},
+            "politics": lambda i: {"id": f"e{i}", "date": f"2020-10-{i + 1:02d}"}}[where[-1]]
+    box = data
+    for key in where[:-1]:
+        box = box[key]
+    box[where[-1]] = [make(i) for i in range(most)]
+    parse_scenario(dumped(data), SRC)
+    box[where[-1]].append(make(most))
+    assert f"List should have at most {most} items" in refused(dumped(data))
 
 
 def test_runs_cap() -> None:
