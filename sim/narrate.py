@@ -316,7 +316,8 @@ class _Narrator:
     # -- instruments and enforcement -------------------------------------------------
     def _on_deadline_extended(self, day: float, d: dict[str, Any]) -> list[str]:
         most = self.s.instruments[self._ins(d["tier"])].enforcement.max_extensions
-        return [f"{_upper(self.tier(d['tier']))}, due today, is extended by "
+        how = "is suspended and given a new date" if d["lifted"] else "due today, is extended"
+        return [f"{_upper(self.tier(d['tier']))}, {how} by "
                 f"{_days(d['days'])} to {self.date(d['until_day'])} (extension "
                 f"{d['extensions']} of at most {most}; {STAGE_WORDS[d['stage']]})."]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import typing
 import warnings
 from pathlib import Path
@@ -304,6 +305,21 @@ StateName = Literal["under_review", "approved_in_concept", "deal_pending", "enjo
                     "enforcement_pending", "lapsed", "open"]
 
 
+# The chances a political event may set: policy the actors read at each decision (others,
+# such as durations, days and the parties' own terms, are fixed when a run starts).
+SETTABLE = re.compile(
+    r"instruments\.[^.]+\.enforcement\.((extend|forbear|lapse)\.\w+|extension_decay"
+    r"|trustee_probability|trustee_floor)"
+    r"|(instruments\.[^.]+\.)?court\.((injunction|settlement|appeal|reversal|vacatur)_probability"
+    r"|plaintiffs\..+\.(sue|injunction)_probability)"
+    r"|committee\.(investigation_probability|extension_probability|clear_threshold"
+    r"|mitigation_threshold)"
+    r"|president\.((by_structure\.\w+\.)?on_(clear|block)\.(block|nothing|in_concept)"
+    r"|in_concept\.finalise_probability)"
+    r"|home_government\.(approval_probability|approval_by_structure\.\w+)"
+    r"|parent\.accepts\.\w+")
+
+
 class PoliticalEvent(Block):
     """A dated event known on the as-of date that may change the regime from that day on."""
 
@@ -378,10 +394,15 @@ class Scenario(Block):
                       "(what already happened belongs in the scenario's own numbers)")
             if ev.requires is not None:
                 before = events.get(ev.requires)
-                if before is None or before.date > ev.date:
+                allowed = ", ".join(k for k, e in events.items() if e.date <= ev.date)
+                if before is None:
                     _fail(("politics", i, "requires"),
                           f"{ev.requires!r} is not an event listed before this one "
-                          f"(allowed: {', '.join(events) or 'none'})")
+                          f"(allowed: {allowed or 'none'})")
+                if before.date > ev.date:
+                    _fail(("politics", i, "requires"),
+                          f"{ev.requires!r} is dated {before.date}, after this event's "
+                          f"{ev.date} (allowed: {allowed or 'none'})")
             for j, ident in enumerate(ev.revoke):
                 if ident not in seen:
                     _fail(("politics", i, "revoke", j), f"no instrument {ident!r} "
@@ -426,18 +447,16 @@ class Scenario(Block):
         """A political event may set chances the scenario names (not durations)."""
         if not self.politics:
             return self
-        inputs = uncertain_inputs(self)
-        chances = sorted(k for k in inputs if not k.startswith(("politics.", "bidders."))
-                         and not k.endswith("_days") and inputs[k].support()[0] >= 0
-                         and inputs[k].support()[1] <= 1)
+        chances = sorted(k for k in uncertain_inputs(self) if SETTABLE.fullmatch(k))
         for i, ev in enumerate(self.politics):
             for path in ev.set:
                 if path not in chances:
                     close = difflib.get_close_matches(path, chances, n=1)
                     _fail(("politics", i, "set", path),
-                          "is not a chance this scenario names (a political event may set a "
-                          "policy chance in [0, 1] given in the file: not a duration, not a "
-                          "bidder's own terms)"
+                          "is not a chance this scenario names that a political event may set "
+                          "(policy: enforcement, courts, committee, president, home government, "
+                          "the parent's accepts; not a duration, not a day, not a bidder's "
+                          "own terms)"
                           + (f"; closest: {close[0]}" if close else ""))
         return self
 

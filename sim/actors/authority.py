@@ -48,6 +48,40 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
     env, v = deal.env, deal.values
     p = tier.enforcement
     granted, total, forborne = 0, 0.0, 0
+    last_u = 1.0  # the draw of the decision that put the instrument in force
+
+    def decide(u: float, in_force: bool) -> None:
+        """One look: extend, forbear, lapse, or enforce (``in_force``: leave it in force).
+
+        A look at an instrument already in force replays the draw that enforced it against
+        the chances now in force: a regime that would not have enforced it lifts it, so a
+        lenient regime counts the same whether it came before the due date or after.
+        """
+        nonlocal granted, total, forborne, last_u
+        stage = deal.stage
+        extend = 0.0
+        if granted < max_extensions and total < max_total:
+            extend = chance(v, f"{p}.extend", stage) * v[f"{p}.extension_decay"] ** granted
+        forbear = chance(v, f"{p}.forbear", stage) if forborne < max_forbearances else 0.0
+        lapse = chance(v, f"{p}.lapse", stage)
+        if u < extend:
+            days = min(deal.take(f"{p}.extension_days"), max_total - total)
+            granted, total = granted + 1, total + days
+            deal.extensions += 1
+            tier.status, tier.due = PENDING, env.now + days
+            deal.log("deadline_extended", tier=tier.index, days=days, stage=stage,
+                     until_day=tier.due, extensions=granted, lifted=in_force)
+            deal.update_service()
+            deal.poke()
+        elif u < extend + forbear:
+            forborne += 1
+            _forbear(deal, tier, forborne, lifted=in_force)
+        elif u < extend + forbear + lapse:
+            _lapse(deal, tier, lifted=in_force)
+        elif not in_force:
+            last_u = u
+            _enforce(deal, tier, stage)
+
     while tier.status not in ENDED and not deal.is_over:
         if deal.enjoined[tier.instrument]:
             yield _sleep(deal, tier)
@@ -55,14 +89,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
         if tier.status in BITING:
             if tier.recheck:  # the politics changed: the authority looks again
                 tier.recheck = False
-                u = deal.take(f"{tier.key}.draw.decide")
-                forbear = chance(v, f"{p}.forbear", deal.stage) if forborne < max_forbearances \
-                    else 0.0
-                if u < forbear:
-                    forborne += 1
-                    _forbear(deal, tier, forborne, lifted=True)
-                elif u < forbear + chance(v, f"{p}.lapse", deal.stage):
-                    _lapse(deal, tier, lifted=True)
+                decide(last_u, in_force=True)
                 continue
             if tier.status == TRUSTEE and not tier.selling:
                 if env.now < tier.ready:
@@ -82,32 +109,11 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             tier.recheck = False
             yield _sleep(deal, tier, tier.due)
             continue
-        stage = deal.stage
-        if tier.hold and stage in (APPROVED, CLOSING):
+        if tier.hold and deal.stage in (APPROVED, CLOSING):
             tier.status = HELD
-            deal.log("enforcement_held", tier=tier.index, stage=stage)
+            deal.log("enforcement_held", tier=tier.index, stage=deal.stage)
             continue
-        u = deal.take(f"{tier.key}.draw.decide")
-        extend = 0.0
-        if granted < max_extensions and total < max_total:
-            extend = chance(v, f"{p}.extend", stage) * v[f"{p}.extension_decay"] ** granted
-        forbear = chance(v, f"{p}.forbear", stage) if forborne < max_forbearances else 0.0
-        lapse = chance(v, f"{p}.lapse", stage)
-        if u < extend:
-            days = min(deal.take(f"{p}.extension_days"), max_total - total)
-            granted, total = granted + 1, total + days
-            deal.extensions += 1
-            tier.status, tier.due = PENDING, env.now + days
-            deal.log("deadline_extended", tier=tier.index, days=days, stage=stage,
-                     until_day=tier.due, extensions=granted)
-            deal.poke()
-        elif u < extend + forbear:
-            forborne += 1
-            _forbear(deal, tier, forborne)
-        elif u < extend + forbear + lapse:
-            _lapse(deal, tier)
-        else:
-            _enforce(deal, tier, stage)
+        decide(deal.take(f"{tier.key}.draw.decide"), in_force=False)
 
 
 def _forbear(deal: Deal, tier: Tier, count: int, lifted: bool = False) -> None:

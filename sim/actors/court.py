@@ -67,12 +67,11 @@ def _end_instrument(deal: Deal, instrument: int, status: str) -> None:
 
 def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     env, v = deal.env, deal.values
-    if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"]:
-        return
     filed = s.first_day + v[f"{s.plaintiff}.files_day"]  # before day 0: already pending
     if filed > env.now:
         yield env.timeout(filed - env.now)
-    if not _live(deal, s.instrument):
+    if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"] \
+            or not _live(deal, s.instrument):
         return
     deal.suits += 1
     deal.log("lawsuit", instrument=s.instrument, plaintiff=s.name, filed_day=filed)
