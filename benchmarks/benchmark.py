@@ -54,8 +54,8 @@ def count_events(scenario_path: Path, runs: int) -> float:
 
     simpy.Environment.step = counting_step  # type: ignore[method-assign]
     try:
-        for values, draws in rows:
-            model.run(values, draws)
+        for values, draws, row in rows:
+            model.run(values, draws, row)
     finally:
         simpy.Environment.step = original  # type: ignore[method-assign]
     return steps / runs

@@ -188,12 +188,12 @@ class Model:
                            aspiration_multiple=v["parent.aspiration_multiple"],
                            exponent=v["parent.concession_exponent"], latent=latent)
 
-    def run(self, values: dict[str, float], draws: dict[str, list[float]],
+    def run(self, values: dict[str, float], draws: dict[str, list[list[float]]], row: int = 0,
             trace: list[tuple[float, str, dict[str, Any]]] | None = None) -> Outcome:
-        """Play one replication from its sampled ``values`` and ``draws``; ``trace``
-        collects its events."""
+        """Play one replication from its sampled ``values`` and row ``row`` of its block's
+        per-occurrence ``draws``; ``trace`` collects its events."""
         env = simpy.Environment()
-        deal = Deal(env=env, values=dict(values), draws=draws, horizon=self.horizon,
+        deal = Deal(env=env, values=dict(values), draws=draws, row=row, horizon=self.horizon,
                     pending=self.pending, trace=trace,
                     present=[False] * len(self.scenario.bidders),
                     enjoined=[0] * len(self.scenario.instruments),

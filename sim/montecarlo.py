@@ -32,7 +32,7 @@ from sim.scenario import Scenario
 def run_block(scenario: Scenario, model: Model, keep: list[str], seed: int, block: int,
               n: int) -> Results:
     drawn = sample_block(scenario, seed, block, n)
-    rows = [model.run(values, draws) for values, draws in drawn.rows()]
+    rows = [model.run(values, draws, row) for values, draws, row in drawn.rows()]
     index = {k: i for i, k in enumerate(drawn.keys)}
     return Results.from_rows(rows, {k: drawn.values[:, index[k]] for k in keep})
 

@@ -79,9 +79,9 @@ def replay(scenario: Scenario, seed: int, replication: int, runs: int | None = N
         raise ValueError(f"replication must be between 0 and {(runs or 1) - 1}")
     block, row = divmod(replication, BLOCK_SIZE)
     size = BLOCK_SIZE if runs is None else min(BLOCK_SIZE, runs - block * BLOCK_SIZE)
-    values, draws = sample_block(scenario, seed, block, size).row(row)
+    values, draws, i = sample_block(scenario, seed, block, size).row(row)
     trace: list[Event] = []
-    outcome = (model or Model(scenario)).run(values, draws, trace=trace)
+    outcome = (model or Model(scenario)).run(values, draws, i, trace=trace)
     return outcome, trace
 
 

@@ -29,15 +29,16 @@ class Block:
     values: np.ndarray  # n × len(keys): inputs (first occurrence), then latent uniforms
     draws: dict[str, np.ndarray]  # key -> n × occurrences
 
-    def rows(self) -> list[tuple[dict[str, float], dict[str, list[float]]]]:
-        """Each replication's (values, draws) as the model takes them."""
+    def rows(self) -> list[tuple[dict[str, float], dict[str, list[list[float]]], int]]:
+        """Each replication's (values, draws, row) as the model takes them: the draws are
+        the block's own lists, indexed by row, so no replication copies them."""
         lists = {k: a.tolist() for k, a in self.draws.items()}
-        return [(dict(zip(self.keys, row, strict=True)), {k: c[i] for k, c in lists.items()})
+        return [(dict(zip(self.keys, row, strict=True)), lists, i)
                 for i, row in enumerate(self.values.tolist())]
 
-    def row(self, i: int) -> tuple[dict[str, float], dict[str, list[float]]]:
+    def row(self, i: int) -> tuple[dict[str, float], dict[str, list[list[float]]], int]:
         return (dict(zip(self.keys, self.values[i].tolist(), strict=True)),
-                {k: a[i].tolist() for k, a in self.draws.items()})
+                {k: [a[i].tolist()] for k, a in self.draws.items()}, 0)
 
 
 def occurrence_key(key: str, k: int) -> str:

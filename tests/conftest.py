@@ -280,9 +280,9 @@ def play(s: Scenario, n: int, seed: int, block: int = 0) -> list[Played]:
     replications ``simulate`` runs (block 0 holds replications 0 to 999)."""
     model = Model(s)
     played = []
-    for values, draws in sample_block(s, seed, block, n).rows():
+    for values, draws, row in sample_block(s, seed, block, n).rows():
         trace: list[tuple[float, str, dict[str, Any]]] = []
-        outcome = model.run(values, draws, trace=trace)
+        outcome = model.run(values, draws, row, trace=trace)
         played.append(Played(values, draws, outcome, trace))
     return played
 

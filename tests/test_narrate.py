@@ -61,8 +61,8 @@ def test_tracing_changes_no_outcome() -> None:
     """Logging is observation only: every field of every row is the same with it on."""
     for s in (scenario_from(realistic()), scenario_from(rich())):
         model = Model(s)
-        for values, draws in sample_block(s, SEED, 0, 400).rows():
-            plain, traced = model.run(values, draws), model.run(values, draws, trace=[])
+        for values, draws, row in sample_block(s, SEED, 0, 400).rows():
+            plain, traced = model.run(values, draws, row), model.run(values, draws, row, trace=[])
             assert np.array_equal(np.array(plain, float), np.array(traced, float),
                                   equal_nan=True)
 
@@ -145,9 +145,9 @@ def test_many_rich_replications_are_told_and_every_kind_occurs() -> None:
     seen: set[str] = set()
     for s in (scenario_from(rich()), scenario_from(pending_twin())):
         model = Model(s)
-        for values, draws in sample_block(s, SEED, 0, 1000).rows():
+        for values, draws, row in sample_block(s, SEED, 0, 1000).rows():
             trace: list = []
-            model.run(values, draws, trace=trace)
+            model.run(values, draws, row, trace=trace)
             lines = narrate(s, trace)  # raises on an event kind it cannot tell
             assert lines and all(line.text.strip() for line in lines)
             assert [line.day for line in lines] == sorted(line.day for line in lines)

@@ -63,7 +63,8 @@ class Tier:
 class Deal:
     env: simpy.Environment
     values: dict[str, float]
-    draws: dict[str, list[float]]
+    draws: dict[str, list[list[float]]]  # key -> the block's rows -> occurrences
+    row: int
     horizon: float
     pending: bool = False  # the subject is a pending transaction (a block abandons it)
     trace: list[tuple[float, str, dict[str, Any]]] | None = None
@@ -105,7 +106,7 @@ class Deal:
         i = self.taken.get(key, 0)
         self.taken[key] = i + 1
         try:
-            return self.draws[key][i]
+            return self.draws[key][self.row][i]
         except IndexError:  # the model sizes every stream from the scenario's own caps
             raise RuntimeError(f"{key}: more than {i} occurrences in one replication") from None
 
@@ -118,7 +119,7 @@ class Deal:
 
     def set_stage(self, signed: Signed, stage: str) -> None:
         signed.stage = stage
-        self.wake_all()
+        self.wake_held()
 
     # -- instruments -----------------------------------------------------------------
     def wake(self, tier: Tier, recheck: bool = False) -> None:
@@ -130,6 +131,12 @@ class Deal:
     def wake_all(self, recheck: bool = False) -> None:
         for tier in self.tiers:
             self.wake(tier, recheck)
+
+    def wake_held(self) -> None:
+        """The deal moved: only an authority holding for an approved deal cares."""
+        for tier in self.tiers:
+            if tier.status == HELD:
+                self.wake(tier)
 
     def wake_instrument(self, instrument: int) -> None:
         for tier in self.tiers:
@@ -200,7 +207,7 @@ class Deal:
         if signed.process is not None and signed.process.is_alive \
                 and signed.process is not self.env.active_process:
             signed.process.interrupt(reason)
-        self.wake_all()
+        self.wake_held()
         self.poke()
 
     # -- the end ---------------------------------------------------------------------
