@@ -24,7 +24,7 @@ from scipy.special import ndtr, ndtri
 from sim.actors.approval import approval, fresh_review
 from sim.actors.authority import authority
 from sim.actors.bidder import BidderTerms, bidder
-from sim.actors.court import SuitTerms, suit
+from sim.actors.court import RULING_TRIES, SuitTerms, suit
 from sim.actors.deal import Deal, Tier
 from sim.actors.parent import ParentTerms, negotiate, sign
 from sim.actors.politics import EventTerms, event
@@ -64,8 +64,8 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
 
     Each count is a bound the model cannot exceed: deals signed are at most the bidders
     plus the fresh reviews; an authority decides at most once per extension, forbearance
-    and end, plus once per thing that can make it look again (a failed deal, a lifted
-    injunction or remand, a political event).
+    (each regime has its own count) and end, plus once per thing that can make it look
+    again (a failed deal, a lifted injunction or remand, a political event).
     """
     fresh = sum(e.fresh_review for e in scenario.politics)
     filings = len(scenario.bidders) + fresh + 1
@@ -77,7 +77,9 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
         e = ins.enforcement
         tiers = max(len(ins.tiers), 1)
         court = ins.court or scenario.court
-        looks = (e.max_extensions + e.max_forbearances + 2 + filings + len(scenario.politics)
+        regimes = 1 + len(scenario.politics)  # each regime has its own forbearance count
+        forbearances = e.max_forbearances * regimes
+        looks = (e.max_extensions + forbearances + 2 + filings + len(scenario.politics)
                  + 2 * len(court.plaintiffs))
         for tier in ins.tiers or [None]:
             key = instrument_key(ins.id, tier.id if tier else None)
@@ -85,7 +87,7 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
             found[f"{key}.draw.remedy"] = looks
         p = f"instruments.{ins.id}.enforcement"
         found[f"{p}.extension_days"] = max(e.max_extensions, 1) * tiers
-        found[f"{p}.forbearance_days"] = max(e.max_forbearances, 1) * tiers
+        found[f"{p}.forbearance_days"] = max(forbearances, 1) * tiers
         found[f"{p}.trustee_days"] = looks * tiers
         if has_court(ins):
             prefix = court_prefix(ins)
@@ -94,7 +96,8 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
                 found.update({f"instruments.{ins.id}.plaintiffs.{pl.name}.draw.{d}": 1
                               for d in SUIT_DECISIONS})
     for prefix, count in suits_per_court.items():
-        found[f"{prefix}.ruling_days"] = found[f"{prefix}.appeal_days"] = max(count, 1)
+        found[f"{prefix}.ruling_days"] = max(count, 1) * RULING_TRIES
+        found[f"{prefix}.appeal_days"] = max(count, 1)
     for ev in scenario.politics:
         found[f"politics.{ev.id}.draw.happens"] = 1
     return found

@@ -118,7 +118,8 @@ def _plural(count: float, word: str) -> str:
 
 
 def _money(bn: float) -> str:
-    return f"USD {bn:.1f} bn"
+    """USD in bn, or in m below a tenth of a bn (a small business is not 'USD 0.0 bn')."""
+    return f"USD {bn:.1f} bn" if bn >= 0.095 else f"USD {bn * 1000:.3g} m"
 
 
 def _date(scenario: Scenario, day: float) -> str:
@@ -138,7 +139,8 @@ def headline(scenario: Scenario, outcome: Outcome, replication: int, seed: int) 
     return f"Replication {replication} (seed {seed}) ends in {what}"
 
 
-STAGE_WORDS = {"none": "no bidder in the running", "negotiating": "talks under way",
+STAGE_WORDS = {"none": "no bidder the parent would deal with",
+               "negotiating": "talks with a bidder, nothing signed",
                "signed": "a deal signed", "under_review": "a deal under review",
                "approved_in_concept": "a deal approved in concept",
                "approved": "an approved deal", "closing": "a deal closing"}
@@ -173,6 +175,10 @@ class _Narrator:
         due = self.tiers[index]
         ins = self.s.instruments[self._ins(index)]
         return self.instrument(self._ins(index)) + due.label.removeprefix(ins.name)
+
+    def parties(self, tier: int) -> bool:
+        """Is it the parties' own date (a contract's), not the government's?"""
+        return self.tiers[tier].kind in ("transaction_termination", "lapse")
 
     def instrument(self, index: int) -> str:
         ins = self.s.instruments[index]
@@ -228,12 +234,13 @@ class _Narrator:
     def _on_offers_cross(self, day: float, d: dict[str, Any]) -> list[str]:
         name, offer, ask = self.bidder(d["bidder"]), d["offer_bn"], d["demand_bn"]
         if d.get("trustee"):
-            return [f"The trustee accepts {name}'s offer of {_money(offer)} (its floor is "
-                    f"{_money(ask)})."]
+            return [f"The trustee takes {name}'s bid of {_money(offer)}, above its floor of "
+                    f"{_money(ask)}."]
         before = d["deadline_day"] - day
-        due = self.date(d["deadline_day"])
-        when = (f"{_plural(before, 'day')} before the threat in force, {due}"
-                if before >= 0.5 else "under a threat already in force")
+        when = ("with no threat in force" if math.isinf(before)
+                else f"{_plural(before, 'day')} before the threat in force, "
+                     f"{self.date(d['deadline_day'])}" if before >= 0.5
+                else "under a threat already in force")
         if offer - ask > 0.005:
             return [f"{name}'s offer of {_money(offer)} already exceeds {self.parent}'s ask "
                     f"of {_money(ask)}, {when}: they split the difference."]
@@ -245,6 +252,8 @@ class _Narrator:
         self.signed, self.price = d["bidder"], d["price_bn"]
         self.said.clear()
         deal = f"a {STRUCTURE_WORDS[b.structure]} at {_money(d['price_bn'])}"
+        if d.get("by_trustee"):
+            return [f"The trustee sells to {b.name}: {deal}; the deal goes to the approvals."]
         if not d["bargained"]:
             return [f"{self.parent} and {b.name} have agreed {deal}; the deal goes "
                     f"to the approvals."]
@@ -326,30 +335,38 @@ class _Narrator:
         return next(i for i, ins in enumerate(self.s.instruments) if ins.id == ident)
 
     def _on_forbearance(self, day: float, d: dict[str, Any]) -> list[str]:
-        how = ("stops enforcing" if d["lifted"] else "declines to enforce")
-        return [f"The government {how} {self.tier(d['tier'])} for {_days(d['days'])}, to "
-                f"{self.date(d['until_day'])}, and will look again ({STAGE_WORDS[d['stage']]}; "
-                f"forbearance {d['count']})."]
+        tier, until = self.tier(d["tier"]), self.date(d["until_day"])
+        why = f"{STAGE_WORDS[d['stage']]}; forbearance {d['count']}"
+        if self.parties(d["tier"]):
+            return [f"Neither party terminates at {tier}: they wait {_days(d['days'])}, to "
+                    f"{until}, and will look again ({why})."]
+        how = "stops enforcing" if d["lifted"] else "declines to enforce"
+        return [f"The government {how} {tier} for {_days(d['days'])}, to {until}, and will "
+                f"look again ({why})."]
 
     def _on_deadline_lapses(self, day: float, d: dict[str, Any]) -> list[str]:
         if self.tiers[d["tier"]].kind == "lapse":
             return [f"{_upper(self.tier(d['tier']))} passes: it was only a date to bargain "
                     "against."]
+        if self.parties(d["tier"]):
+            return [f"The parties let {self.tier(d['tier'])} pass for good."]
         how = "stops enforcing" if d["lifted"] else "lets pass"
         return [f"The government {how} {self.tier(d['tier'])}: it lapses, nothing enforced."]
 
     def _on_enforcement_held(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"{_upper(self.tier(d['tier']))} falls due, but the government holds off "
-                f"while {STAGE_WORDS[d['stage']]} completes."]
+        who = "the parties hold" if self.parties(d["tier"]) else "the government holds"
+        return [f"{_upper(self.tier(d['tier']))} falls due, but {who} off while "
+                f"{STAGE_WORDS[d['stage']]} completes."]
 
     def _on_enforcement(self, day: float, d: dict[str, Any]) -> list[str]:
         due = self.tiers[d["tier"]]
-        what = {"service_ban": "takes effect" + ("" if due.dark else
-                                                 " (a restriction: the service still runs)"),
+        what = {"service_ban": "takes effect",
                 "divestiture_order": "is enforced",
                 "transaction_termination": "is reached: the transaction terminates",
                 "lapse": "passes"}[d["remedy"]]
-        return [f"{_upper(self.tier(d['tier']))} {what} ({STAGE_WORDS[d['stage']]})."]
+        after = ("; it restricts the service, which still runs" if d["remedy"] == "service_ban"
+                 and not due.dark else "")
+        return [f"{_upper(self.tier(d['tier']))} {what} ({STAGE_WORDS[d['stage']]}){after}."]
 
     def _on_penalties(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"The government enforces {self.tier(d['tier'])} with penalties; the "
@@ -372,17 +389,17 @@ class _Narrator:
     def _on_lawsuit(self, day: float, d: dict[str, Any]) -> list[str]:
         ins = self.instrument(d["instrument"])
         if d["filed_day"] < day - 0.5:
-            return [f"{d['plaintiff']}'s suit against {ins}, filed on "
+            return [f"The suit by {d['plaintiff']} against {ins}, filed on "
                     f"{self.date(d['filed_day'])}, is pending."]
-        return [f"{d['plaintiff']} sues to stop {ins}."]
+        return [f"A suit by {d['plaintiff']} asks the court to stop {ins}."]
 
     def _on_settlement(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The government settles {d['plaintiff']}'s suit and withdraws "
+        return [f"The government settles the suit by {d['plaintiff']} and withdraws "
                 f"{self.instrument(d['instrument'])}."]
 
     def _on_injunction(self, day: float, d: dict[str, Any]) -> list[str]:
         how = "on appeal, " if d["how"] == "on appeal" else ""
-        return [f"The court, {how}in {d['plaintiff']}'s suit, enjoins "
+        return [f"The court, {how}in the suit by {d['plaintiff']}, enjoins "
                 f"{self.instrument(d['instrument'])}: it cannot be enforced while the "
                 "injunction stands."]
 
@@ -391,17 +408,16 @@ class _Narrator:
                 f"{self.instrument(d['instrument'])}."]
 
     def _on_appeal(self, day: float, d: dict[str, Any]) -> list[str]:
-        who = "The government" if d["by_government"] else d["plaintiff"]
-        return [f"{who} appeals."]
+        who = "the government" if d["by_government"] else d["plaintiff"]
+        return [f"In the suit by {d['plaintiff']}, {who} appeals."]
 
     def _on_appeal_decided(self, day: float, d: dict[str, Any]) -> list[str]:
-        if d["reversed"]:
-            return ["The appeals court reverses the ruling."]
-        return ["The appeals court upholds the ruling."]
+        verdict = "reverses" if d["reversed"] else "upholds"
+        return [f"In the suit by {d['plaintiff']}, the appeals court {verdict} the ruling."]
 
     def _on_injunction_lifted(self, day: float, d: dict[str, Any]) -> list[str]:
         more = " (another injunction still stands)" if d["still"] else ""
-        return [f"The injunction in {d['plaintiff']}'s suit is lifted{more}."]
+        return [f"The injunction in the suit by {d['plaintiff']} is lifted{more}."]
 
     def _on_vacated(self, day: float, d: dict[str, Any]) -> list[str]:
         ins = self.instrument(d["instrument"])
@@ -415,7 +431,9 @@ class _Narrator:
         ev = self.s.politics[d["event"]]
         if not d["happened"]:
             return [f"{_upper(ev.name)}: no change of course."]
-        what = (f"; {_plural(d['sets'], 'policy')} change from today" if d["sets"] else "")
+        n = d["sets"]
+        what = (f"; {n} {'policy changes' if n == 1 else 'policies change'} from today"
+                if n else "")
         return [f"{_upper(ev.name)}: the course changes{what}."]
 
     def _on_revoked(self, day: float, d: dict[str, Any]) -> list[str]:
@@ -456,7 +474,7 @@ def format_story(scenario: Scenario, story: Story, width: int = 110) -> str:
     out = [story.headline]
     last = None
     for line in story.lines:
-        stamp = f"{_date(scenario, line.day)}  day {line.day:5.1f}"
+        stamp = f"{_date(scenario, line.day)}  day {math.floor(line.day * 10) / 10:5.1f}"
         first = f"  {stamp if stamp != last else ' ' * len(stamp)}  "
         out.append(textwrap.fill(line.text, width, initial_indent=first,
                                  subsequent_indent=" " * len(first)))

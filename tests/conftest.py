@@ -283,7 +283,8 @@ def play(s: Scenario, n: int, seed: int, block: int = 0) -> list[Played]:
     for values, draws, row in sample_block(s, seed, block, n).rows():
         trace: list[tuple[float, str, dict[str, Any]]] = []
         outcome = model.run(values, draws, row, trace=trace)
-        played.append(Played(values, draws, outcome, trace))
+        played.append(Played(values, {k: rows[row] for k, rows in draws.items()}, outcome,
+                             trace))
     return played
 
 

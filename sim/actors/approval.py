@@ -15,7 +15,7 @@ import simpy
 
 from sim.actors import committee, home_government, president
 from sim.actors.bidder import BidderTerms
-from sim.actors.deal import APPROVED, CLOSING, IN_CONCEPT, UNDER_REVIEW, Deal, Signed
+from sim.actors.deal import APPROVED, CLOSING, IN_CONCEPT, NONE, UNDER_REVIEW, Deal, Signed
 from sim.outcome import ABANDONED, CLEAR, MITIGATE, NOTHING, REFUSE, SALE
 from sim.outcome import IN_CONCEPT as CONCEPT
 
@@ -70,6 +70,7 @@ def _blocked(deal: Deal, bidder: BidderTerms,
         deal.fail_signed("blocked by the head of state", signed)
         return
     deal.log("abandonment_pending", bidder=bidder.index)
+    deal.set_stage(signed, NONE)  # blocked: nothing left in progress for the authorities
     yield deal.env.timeout(deal.take("president.abandon_days"))
     deal.end(ABANDONED, bidder=bidder.index)
 
@@ -78,13 +79,14 @@ def fresh_review(deal: Deal, bidders: list[BidderTerms],
                  resign: Callable[[BidderTerms, float], None]) -> None:
     """A new regime reviews a blocked or stalled deal afresh, under its own parameters."""
     signed = deal.signed
-    if signed is not None and signed.stage in (UNDER_REVIEW, IN_CONCEPT) \
+    if signed is not None and signed.stage in (UNDER_REVIEW, IN_CONCEPT, NONE) \
             and signed.process is not None and signed.process.is_alive:
         deal.log("fresh_review", bidder=signed.bidder)
         signed.process.interrupt("fresh review")
         deal.signed = None
         resign(bidders[signed.bidder], signed.price_bn)
-    elif signed is None and deal.blocked is not None:
+    elif signed is None and deal.blocked is not None \
+            and bidders[deal.blocked[0]].withdraws_day > deal.env.now:  # still interested
         index, price = deal.blocked
         deal.blocked = None
         deal.log("fresh_review", bidder=index)

@@ -51,6 +51,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
     p = tier.enforcement
     granted, total, forborne = 0, 0.0, 0
     last_u = 1.0  # the draw of the decision that put the instrument in force
+    regime = 0
 
     def decide(u: float, in_force: bool) -> None:
         """One look: extend, forbear, lapse, or enforce (``in_force``: leave it in force).
@@ -88,7 +89,15 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
         if deal.enjoined[tier.instrument]:
             yield _sleep(deal, tier)
             continue
+        if regime != deal.regimes:  # a new regime keeps its own count of forbearances
+            regime, forborne = deal.regimes, 0
         if tier.status in BITING:
+            if tier.hold and deal.stage in (APPROVED, CLOSING):
+                tier.status = HELD  # not enforced against an approved deal: suspended
+                deal.log("enforcement_held", tier=tier.index, stage=deal.stage)
+                deal.update_service()
+                deal.poke()
+                continue
             if tier.recheck:  # the politics changed: the authority looks again
                 tier.recheck = False
                 decide(last_u, in_force=True)
@@ -137,12 +146,12 @@ def _lapse(deal: Deal, tier: Tier, lifted: bool = False) -> None:
 
 def _enforce(deal: Deal, tier: Tier, stage: str) -> None:
     """The instrument's own remedy."""
+    if tier.kind == "lapse":
+        _lapse(deal, tier)
+        return
     deal.log("enforcement", tier=tier.index, stage=stage, remedy=tier.kind)
     if tier.kind == "transaction_termination":
         deal.end(ABANDONED, tier=tier.index)
-        return
-    if tier.kind == "lapse":
-        _lapse(deal, tier)
         return
     if tier.kind == "service_ban":
         tier.status = ENFORCED

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.actors.deal import BITING, ENDED, PENDING, Deal
+from sim.actors.deal import BITING, ENDED, HELD, PENDING, Deal
+
+RULING_TRIES = 8  # draws of a pending suit's time to ruling (model.occurrences sizes them)
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,18 +67,35 @@ def _end_instrument(deal: Deal, instrument: int, status: str) -> None:
     deal.poke()
 
 
+def _held(deal: Deal, instrument: int) -> bool:
+    """Every live tier is held for an approved deal: there is nothing to sue against."""
+    live = [t for t in deal.tiers if t.instrument == instrument and t.status not in ENDED]
+    return bool(live) and all(t.status == HELD for t in live)
+
+
+def _ruling_day(deal: Deal, s: SuitTerms, filed: float) -> float:
+    """The preliminary ruling's day. A suit filed before day 0 had no ruling by then (or
+    the scenario would say so), so its time to ruling is drawn given that: the first of
+    its per-occurrence draws that falls after day 0 (rejection sampling, exact)."""
+    day = filed + deal.take(f"{s.court}.ruling_days")
+    for _ in range(RULING_TRIES - 1):
+        if day > deal.env.now:
+            break
+        day = filed + deal.take(f"{s.court}.ruling_days")
+    return day
+
+
 def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     env, v = deal.env, deal.values
     filed = s.first_day + v[f"{s.plaintiff}.files_day"]  # before day 0: already pending
     if filed > env.now:
         yield env.timeout(filed - env.now)
     if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"] \
-            or not _live(deal, s.instrument):
+            or not _live(deal, s.instrument) or _held(deal, s.instrument):
         return
     deal.suits += 1
     deal.log("lawsuit", instrument=s.instrument, plaintiff=s.name, filed_day=filed)
-    ruling = filed + deal.take(f"{s.court}.ruling_days")
-    yield env.timeout(max(ruling - env.now, 0.0))
+    yield env.timeout(max(_ruling_day(deal, s, filed) - env.now, 0.0))
     if not _live(deal, s.instrument):
         return
     u = deal.take(f"{s.key}.draw.ruling")

@@ -14,7 +14,7 @@ from typing import Any
 
 import simpy
 
-from sim.outcome import SALE, SHUTDOWN, STATES, UNRESOLVED
+from sim.outcome import ABANDONED, SALE, SHUTDOWN, STATES, UNRESOLVED
 
 # A tier's status; the last group are for good.
 PENDING, FORBORNE, HELD, ENFORCED, TRUSTEE, PENALTIES = (
@@ -78,6 +78,8 @@ class Deal:
     refused: set[int] = field(default_factory=set)  # structures whose licence was refused
     blocked: tuple[int, float] | None = None  # last deal blocked: (bidder, price)
     events: list[bool] = field(default_factory=list)  # political events that happened
+    regimes: int = 0  # regime changes so far: each starts its own count of forbearances
+    talks: bool = False  # a bidder the parent would deal with is in the running
     dark_since: float = math.nan  # the service is dark since this day (NaN: it is on)
     outcome: int = UNRESOLVED
     end_day: float = math.nan
@@ -115,11 +117,13 @@ class Deal:
     def stage(self) -> str:
         if self.signed is not None:
             return self.signed.stage
-        return NEGOTIATING if any(self.present) else NONE
+        return NEGOTIATING if self.talks else NONE
 
     def set_stage(self, signed: Signed, stage: str) -> None:
         signed.stage = stage
-        self.wake_held()
+        for tier in self.tiers:  # an authority that holds for an approved deal looks again
+            if tier.hold and (tier.status == HELD or tier.status in BITING):
+                self.wake(tier)
 
     # -- instruments -----------------------------------------------------------------
     def wake(self, tier: Tier, recheck: bool = False) -> None:
@@ -167,7 +171,8 @@ class Deal:
 
         A pending or forborne instrument threatens at its due day; one that bites (a ban
         in force, a trustee, penalties) at once. An enjoined, held or ended instrument is
-        no threat; with none left, the parties bargain against the horizon, from day 0.
+        no threat; with none left the day is infinite: no pressure at all (``tau`` 0, both
+        sides at their opening positions), as for a sale nobody forces.
         """
         best = (0.0, math.inf)
         for t in self.tiers:
@@ -176,7 +181,7 @@ class Deal:
             day = self.env.now if t.status in BITING else t.due
             if day < best[1]:
                 best = (t.issued, day)
-        return best if not math.isinf(best[1]) else (0.0, self.horizon)
+        return best
 
     @property
     def pressure_day(self) -> float:
@@ -202,6 +207,9 @@ class Deal:
         if signed is None or signed is not self.signed or self.is_over:
             return
         self.log("deal_failed", bidder=signed.bidder, reason=reason)
+        if self.pending:  # the transaction itself is dead
+            self.end(ABANDONED, bidder=signed.bidder)
+            return
         self.present[signed.bidder] = False
         self.signed = None
         if signed.process is not None and signed.process.is_alive \

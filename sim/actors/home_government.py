@@ -19,9 +19,15 @@ from sim.actors.deal import Deal, Signed
 from sim.scenario import STRUCTURES
 
 
-def approval_chance(v: dict[str, float], structure: int) -> float:
+def _own_chance(v: dict[str, float], structure: int) -> float:
     return v.get(f"home_government.approval_by_structure.{STRUCTURES[structure]}",
                  v["home_government.approval_probability"])
+
+
+def approval_chance(v: dict[str, float], structure: int) -> float:
+    """A structure's licence chance, capped by every structure that transfers less (they
+    come later in ``STRUCTURES``): selling more is never easier to license than less."""
+    return min(_own_chance(v, s) for s in range(structure, len(STRUCTURES)))
 
 
 def already_refused(deal: Deal, structure: int) -> bool:

@@ -54,7 +54,10 @@ def accepts(deal: Deal, parent: ParentTerms, bidder: BidderTerms) -> bool:
 
 
 def tau_at(t: float, origin: float, deadline: float) -> float:
-    """The share of the time from ``origin`` (the order) to ``deadline`` passed at ``t``."""
+    """The share of the time from ``origin`` (the order) to ``deadline`` passed at ``t``;
+    0 with no deadline at all (``inf``): nothing forces either side to move."""
+    if math.isinf(deadline):
+        return 0.0
     if deadline <= origin:
         return 1.0
     return min(max((t - origin) / (deadline - origin), 0.0), 1.0)
@@ -77,6 +80,8 @@ def crossing(now: float, origin: float, deadline: float, bidder: BidderTerms,
     if gap(now) >= 0:
         x = tau(now)
         return now, 0.5 * (bidder.offer(x) + parent.demand(x))
+    if math.isinf(deadline):
+        return None  # no pressure: positions never move, so they never meet
     low, high = now, max(deadline, now)
     if gap(high) < 0:
         return None
@@ -94,10 +99,12 @@ def best_agreement(deal: Deal, parent: ParentTerms,
     """The earliest agreement among the bidders in the running; the higher price on a tie."""
     best: tuple[float, BidderTerms, float] | None = None
     now, (origin, deadline) = deal.env.now, deal.pressure()
+    deal.talks = False
     for b in bidders:
         if not deal.present[b.index] or math.isnan(b.valuation_bn) \
                 or not accepts(deal, parent, b):
             continue  # out, or an agreed bidder back after a fresh review: no bargaining
+        deal.talks = True
         found = crossing(now, origin, deadline, b, parent)
         if found is None:
             continue
@@ -123,8 +130,10 @@ def sign(deal: Deal, bidder: BidderTerms, price_bn: float,
     deal.deals_signed += 1
     if bargained:
         deal.agreement_day = now
-        deal.agreement_vs_deadline = now - deal.pressure_day
-    deal.log("signed", bidder=bidder.index, price_bn=price_bn, bargained=bargained)
+        threat = deal.pressure_day
+        deal.agreement_vs_deadline = now - threat if not math.isinf(threat) else math.nan
+    deal.log("signed", bidder=bidder.index, price_bn=price_bn, bargained=bargained,
+             by_trustee=bargained and deal.trustee)
     signed.process = deal.env.process(approval(deal, bidder, signed))
 
 

@@ -37,6 +37,7 @@ def event(deal: Deal, e: EventTerms,
         return
     deal.events[e.index] = True
     deal.regime_change = True
+    deal.regimes += 1
     for target, source in e.sets:
         deal.values[target] = deal.values[source]
     deal.log("political_event", event=e.index, happened=True, sets=len(e.sets))
