@@ -261,11 +261,17 @@ def test_every_case_file_is_a_valid_case():
 
 
 def test_tiktok_2024_follows_the_law():
+    """The 2024 Act as the file writes it: a ban 270 days after signing, one extension of
+    up to 90 days, and none without binding agreements (no deal signed: stage none or
+    negotiating)."""
     s = load_scenario(CASES / "tiktok-2024-04-24.yaml")
-    law = s.deadlines[0]
-    assert s.deadline_day(law) == 270
-    assert law.extension.max_extensions == 1 and law.extension.max_total_days == 90
-    assert law.extension.probability_otherwise.value == 0.0
+    law = s.instruments[0]
+    assert law.kind == "service_ban" and s.day_of(law.date) == 270
+    e = law.enforcement
+    assert e.max_extensions == 1 and e.max_total_extension_days == 90
+    for stage in ("none", "negotiating"):
+        chance = getattr(e.extend, stage)
+        assert (chance if chance is not None else e.extend.otherwise).support() == (0.0, 0.0)
 
 
 def test_dated_variants_use_extends():
