@@ -126,8 +126,10 @@ def test_ban_with_an_injunction_past_the_horizon():
     v2: the ban turns the service off but stops no deal, so P(sale) = p·F(H − K) whatever
     the court does; a service dark at the horizon is a shutdown, an enjoined one is not:
     P(shutdown) = (1 − q)·(1 − p·F(H − K)),  P(unresolved) = q·(1 − p·F(H − K)).
-    Days dark, per replication: none if a deal was approved (closing) on D — the authority
-    holds — else from D until the first of the injunction, the sale and the horizon.
+    Days dark, per replication: from D until the first of the injunction, the approval of
+    the deal (the authority holds for an approved deal: a ban in force is suspended) and
+    the horizon; none if the deal was approved by D. Nobody sues a ban held for an
+    approved deal, so the suit (filed on D) is missing exactly then.
     """
     q, ruling = 0.3, 12.0
     doc = base("service_ban", hold=True,
@@ -142,17 +144,18 @@ def test_ban_with_an_injunction_past_the_horizon():
     assert np.all(injunction[unresolved]) and not np.any(injunction[shut])
     assert np.all(res["day"][unresolved] == H) and np.all(res["day"][shut] == D)
     assert set(np.unique(res["state"][unresolved])) == {STATES.index("enjoined")}
-    # the suit is filed on D: a sale before D ends the run first
-    np.testing.assert_array_equal(res["suits"], np.where(sale & (res["day"] < D), 0, 1))
-    late_sale = sale & (res["day"] >= D)
-    assert late_sale.any()
-    signed = res["agreement_day"]
-    held = sale & (signed + R + D_PRES <= D) & (res["day"] > D)
-    end = np.where(sale, res["day"], H)
-    end = np.where(injunction, np.minimum(end, D + ruling), end)
-    expected = np.where(held, 0.0, np.maximum(end - D, 0.0))
-    np.testing.assert_allclose(res["days_dark"], expected, atol=1e-9)
-    assert held.any() and (late_sale & ~held).any()
+    approved = sale | (res["state"] == STATES.index("deal_pending"))
+    approval = np.where(approved, res["agreement_day"] + R + D_PRES, np.inf)
+    # the suit is filed on D, unless the deal was sold by then; nobody sues a ban held for
+    # an approved deal (not checked here: a suit filed on the due day itself is filed
+    # first, xfail in test_model_v2.py)
+    assert np.all(res["suits"][approval > D] == 1)
+    assert np.all(res["suits"][sale & (res["day"] < D)] == 0)
+    end = np.minimum(np.where(injunction, D + ruling, H), approval)
+    np.testing.assert_allclose(res["days_dark"], np.maximum(end - D, 0.0), atol=1e-9)
+    held = sale & (approval <= D) & (res["day"] > D)
+    suspended = sale & (approval > D) & (res["days_dark"] > 0)
+    assert held.any() and suspended.any()
 
 
 def test_ban_with_an_injunction_reversed_on_appeal():

@@ -99,15 +99,15 @@ def test_rows_are_consistent(realistic_results):
     assert np.all(res["days_dark"][shut] >= s.horizon_days - d[shut] - 1e-9)
     assert np.all(res["days_dark"] <= s.horizon_days)
     # it went dark no earlier than the due date then in force: the ban's day plus the
-    # lengths of its extensions, each its own draw (later if the ban was held for a deal
-    # that then failed)
+    # lengths of its extensions, each its own draw (later if the ban was held for, or
+    # suspended for, an approved deal that then failed)
     lengths = np.concatenate([
         sample_block(s, SEED, b, 1000).draws["instruments.ban.enforcement.extension_days"]
         for b in range(2)])
     due = 6 + np.where(res["extensions"] >= 1, lengths[:, 0], 0) \
         + np.where(res["extensions"] >= 2, lengths[:, 1], 0)
     assert np.all(d[shut] >= due[shut] - 1e-9)
-    assert np.mean(np.isclose(d[shut], due[shut])) > 0.9
+    assert np.mean(np.isclose(d[shut], due[shut])) > 0.5
 
 
 def test_bargained_prices_lie_between_reservation_and_valuation(realistic_results):
@@ -245,19 +245,30 @@ def test_an_approved_deal_is_never_enforced_against(rich_played):
     assert held > 20
 
 
-def test_a_dark_service_comes_back_when_a_sale_closes(rich_played):
-    """A sale restores the service: the history of every sale ends with the service on,
-    and one dark when its closing began is restored on the closing day itself."""
+def test_a_dark_service_comes_back_when_a_deal_is_approved(rich_played):
+    """Under hold_for_approved_deal a ban in force is suspended once the deal is approved
+    (docs/model.md), so the service is on when an approved deal closes: the history of
+    every sale ends with the service on, never restored by the closing itself, and a
+    service dark when the president approved comes back at that moment."""
     _, played = rich_played
-    restored_by_sale = 0
+    back_at_approval = 0
     for p in played:
-        if p.outcome.outcome != SALE:
-            continue
         kinds = p.kinds()
-        assert kinds.count("service_dark") == kinds.count("service_restored")
-        if kinds[-2:] == ["service_restored", "end"] and p.trace[-2][0] == p.outcome.day:
-            restored_by_sale += 1
-    assert restored_by_sale > 10
+        if p.outcome.outcome == SALE:
+            assert kinds.count("service_dark") == kinds.count("service_restored")
+            assert kinds[-2:] != ["service_restored", "end"] or \
+                p.trace[-2][0] < p.outcome.day
+        dark = False
+        for t, kind, d in p.trace:
+            if kind == "service_dark":
+                dark = True
+            elif kind == "service_restored":
+                dark = False
+            elif kind == "president_decides" and d["decision"] == APPROVE and dark:
+                following = [k for s, k, _ in p.trace if s == t]
+                assert "service_restored" in following, p.trace
+                back_at_approval += 1
+    assert back_at_approval > 10
 
 
 def test_no_bidders_never_sells():

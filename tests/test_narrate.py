@@ -190,16 +190,16 @@ def test_a_known_shutdown_reads_as_it_happened() -> None:
           reversal_probability: 1
     """)
     assert texts(s) == [
-        "2021-01-06 P sues to stop the order ban.",
-        "2021-01-11 The order ban takes effect (no bidder in the running).",
+        "2021-01-06 A suit by P asks the court to stop the order ban.",
+        "2021-01-11 The order ban takes effect (no bidder the parent would deal with).",
         "2021-01-11 The service goes dark in the country.",
-        "2021-01-16 The court, in P's suit, enjoins the order ban: it cannot be enforced "
-        "while the injunction stands.",
+        "2021-01-16 The court, in the suit by P, enjoins the order ban: it cannot be "
+        "enforced while the injunction stands.",
         "2021-01-16 The service comes back on.",
-        "2021-01-16 The government appeals.",
-        "2021-02-15 The appeals court reverses the ruling.",
-        "2021-02-15 The injunction in P's suit is lifted.",
-        "2021-02-15 The order ban takes effect (no bidder in the running).",
+        "2021-01-16 In the suit by P, the government appeals.",
+        "2021-02-15 In the suit by P, the appeals court reverses the ruling.",
+        "2021-02-15 The injunction in the suit by P is lifted.",
+        "2021-02-15 The order ban takes effect (no bidder the parent would deal with).",
         "2021-02-15 The service goes dark in the country.",
         "2021-04-11 The horizon is reached with the service still dark: a shutdown.",
     ]
@@ -272,7 +272,7 @@ def test_cli_trace_tells_one_run_of_each_outcome(rich_file: Path, tmp_path: Path
     headlines = [line for line in done.stdout.splitlines() if line.startswith("Replication")]
     assert [h.split(" ends in ")[1].split()[0].rstrip(",") for h in headlines] == [
         "SALE", "SHUTDOWN", "UNRESOLVED"]
-    for words in ("sues", "review committee", "export licence", "goes dark",
+    for words in ("A suit by", "review committee", "export licence", "goes dark",
                   "closes: a sale at USD"):
         assert words in done.stdout
 
