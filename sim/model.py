@@ -92,6 +92,7 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
         if has_court(ins):
             prefix = court_prefix(ins)
             suits_per_court[prefix] = suits_per_court.get(prefix, 0) + len(court.plaintiffs)
+            found[f"instruments.{ins.id}.draw.settlement"] = 1
             for pl in court.plaintiffs:
                 found.update({f"instruments.{ins.id}.plaintiffs.{pl.name}.draw.{d}": 1
                               for d in SUIT_DECISIONS})
@@ -147,7 +148,8 @@ class Model:
                 self.suits += [SuitTerms(
                     instrument=i, name=p.name,
                     key=f"instruments.{ins.id}.plaintiffs.{p.name}", court=prefix,
-                    plaintiff=f"{prefix}.plaintiffs.{p.name}", first_day=first)
+                    plaintiff=f"{prefix}.plaintiffs.{p.name}",
+                    settlement=f"instruments.{ins.id}", first_day=first)
                     for p in (ins.court or scenario.court).plaintiffs]
         ids = [e.id for e in scenario.politics]
         self.events = [EventTerms(

@@ -134,8 +134,9 @@ def headline(scenario: Scenario, outcome: Outcome, replication: int, seed: int) 
             ABANDONED: f"ABANDONED on {when}",
             UNRESOLVED: f"UNRESOLVED at the horizon, {when}: {state}"}[outcome.outcome]
     if outcome.outcome == SALE:
-        buyer = scenario.bidders[outcome.winner].name
-        what += f": {buyer} buys for {_money(outcome.price_bn)}"
+        b = scenario.bidders[outcome.winner]
+        what += (f": {b.name}, {STRUCTURE_WORDS[b.structure]}, valuing the business at "
+                 f"{_money(outcome.price_bn)}")
     return f"Replication {replication} (seed {seed}) ends in {what}"
 
 
@@ -196,8 +197,11 @@ class _Narrator:
     # -- bidders and bargaining ------------------------------------------------------
     def _on_bidder_arrives(self, day: float, d: dict[str, Any]) -> list[str]:
         b = self.s.bidders[d["bidder"]]
-        return [f"{b.name} enters the bidding for a {STRUCTURE_WORDS[b.structure]} "
-                f"(it values the business at up to {_money(d['valuation_bn'])})."]
+        worth = f"(it values the business at up to {_money(d['valuation_bn'])})"
+        if self.signed is not None:
+            return [f"{b.name} stands ready to bid for a {STRUCTURE_WORDS[b.structure]} "
+                    f"should the {self.bidder(self.signed)} deal fail {worth}."]
+        return [f"{b.name} enters the bidding for a {STRUCTURE_WORDS[b.structure]} {worth}."]
 
     def _on_bidder_withdraws(self, day: float, d: dict[str, Any]) -> list[str]:
         self.said.pop(d["bidder"], None)
@@ -324,11 +328,13 @@ class _Narrator:
 
     # -- instruments and enforcement -------------------------------------------------
     def _on_deadline_extended(self, day: float, d: dict[str, Any]) -> list[str]:
-        most = self.s.instruments[self._ins(d["tier"])].enforcement.max_extensions
+        e = self.s.instruments[self._ins(d["tier"])].enforcement
         how = "is suspended and given a new date" if d["lifted"] else "due today, is extended"
+        cap = (f"of at most {e.max_total_extension_days:g} days in all"
+               if e.max_total_extension_days else f"of at most {e.max_extensions}")
         return [f"{_upper(self.tier(d['tier']))}, {how} by "
                 f"{_days(d['days'])} to {self.date(d['until_day'])} (extension "
-                f"{d['extensions']} of at most {most}; {STAGE_WORDS[d['stage']]})."]
+                f"{d['extensions']}, {cap}; {STAGE_WORDS[d['stage']]})."]
 
     def _ins(self, tier: int) -> int:
         ident = self.tiers[tier].key.split(".")[1]
@@ -352,6 +358,10 @@ class _Narrator:
             return [f"The parties let {self.tier(d['tier'])} pass for good."]
         how = "stops enforcing" if d["lifted"] else "lets pass"
         return [f"The government {how} {self.tier(d['tier'])}: it lapses, nothing enforced."]
+
+    def _on_enforcement_suspended(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"The government suspends {self.tier(d['tier'])} while "
+                f"{STAGE_WORDS[d['stage']]} completes."]
 
     def _on_enforcement_held(self, day: float, d: dict[str, Any]) -> list[str]:
         who = "the parties hold" if self.parties(d["tier"]) else "the government holds"
@@ -389,35 +399,36 @@ class _Narrator:
     def _on_lawsuit(self, day: float, d: dict[str, Any]) -> list[str]:
         ins = self.instrument(d["instrument"])
         if d["filed_day"] < day - 0.5:
-            return [f"The suit by {d['plaintiff']} against {ins}, filed on "
+            return [f"The suit by {_inline(d['plaintiff'])} against {ins}, filed on "
                     f"{self.date(d['filed_day'])}, is pending."]
-        return [f"A suit by {d['plaintiff']} asks the court to stop {ins}."]
+        return [f"A suit by {_inline(d['plaintiff'])} asks the court to stop {ins}."]
 
     def _on_settlement(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The government settles the suit by {d['plaintiff']} and withdraws "
+        return [f"The government settles the suit by {_inline(d['plaintiff'])} and withdraws "
                 f"{self.instrument(d['instrument'])}."]
 
     def _on_injunction(self, day: float, d: dict[str, Any]) -> list[str]:
         how = "on appeal, " if d["how"] == "on appeal" else ""
-        return [f"The court, {how}in the suit by {d['plaintiff']}, enjoins "
+        return [f"The court, {how}in the suit by {_inline(d['plaintiff'])}, enjoins "
                 f"{self.instrument(d['instrument'])}: it cannot be enforced while the "
                 "injunction stands."]
 
     def _on_injunction_denied(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The court refuses {d['plaintiff']} an injunction against "
+        return [f"The court refuses {_inline(d['plaintiff'])} an injunction against "
                 f"{self.instrument(d['instrument'])}."]
 
     def _on_appeal(self, day: float, d: dict[str, Any]) -> list[str]:
-        who = "the government" if d["by_government"] else d["plaintiff"]
-        return [f"In the suit by {d['plaintiff']}, {who} appeals."]
+        who = "the government" if d["by_government"] else "the plaintiff"
+        return [f"In the suit by {_inline(d['plaintiff'])}, {who} appeals."]
 
     def _on_appeal_decided(self, day: float, d: dict[str, Any]) -> list[str]:
         verdict = "reverses" if d["reversed"] else "upholds"
-        return [f"In the suit by {d['plaintiff']}, the appeals court {verdict} the ruling."]
+        return [f"In the suit by {_inline(d['plaintiff'])}, the appeals court {verdict} the "
+                "ruling."]
 
     def _on_injunction_lifted(self, day: float, d: dict[str, Any]) -> list[str]:
         more = " (another injunction still stands)" if d["still"] else ""
-        return [f"The injunction in the suit by {d['plaintiff']} is lifted{more}."]
+        return [f"The injunction in the suit by {_inline(d['plaintiff'])} is lifted{more}."]
 
     def _on_vacated(self, day: float, d: dict[str, Any]) -> list[str]:
         ins = self.instrument(d["instrument"])
@@ -430,11 +441,11 @@ class _Narrator:
     def _on_political_event(self, day: float, d: dict[str, Any]) -> list[str]:
         ev = self.s.politics[d["event"]]
         if not d["happened"]:
-            return [f"{_upper(ev.name)}: no change of course."]
+            return [f"{_upper(ev.name)}: the change of regime does not come."]
         n = d["sets"]
         what = (f"; {n} {'policy changes' if n == 1 else 'policies change'} from today"
                 if n else "")
-        return [f"{_upper(ev.name)}: the course changes{what}."]
+        return [f"{_upper(ev.name)}: the change of regime comes{what}."]
 
     def _on_revoked(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"{_upper(self.instrument(d['instrument']))} is revoked."]
@@ -443,12 +454,19 @@ class _Narrator:
         outcome = d["outcome"]
         if outcome == SALE:
             name = self.bidder(self.signed) if self.signed is not None else "the buyer"
-            return [f"The {name} deal closes: a sale at {_money(self.price)}."]
+            return [f"The {name} deal closes: a sale valuing the business at "
+                    f"{_money(self.price)}."]
         if outcome == SHUTDOWN:
             return ["The horizon is reached with the service still dark: a shutdown."]
         if outcome == ABANDONED:
             return ["The transaction is abandoned."]
         return [f"The horizon is reached unresolved: {STATE_WORDS[d['state']]}."]
+
+
+def _inline(name: str) -> str:
+    """A name inside a sentence: "A US state" reads "a US state" there."""
+    first, _, rest = name.partition(" ")
+    return (first.lower() + " " + rest) if first in ("A", "An", "The") and rest else name
 
 
 def _days(days: float) -> str:

@@ -40,7 +40,8 @@ def approval(deal: Deal, bidder: BidderTerms,
             yield from _blocked(deal, bidder, signed)
             return
         if decision == NOTHING:
-            yield env.event()  # stalled: only a fresh review (or the horizon) moves it
+            signed.stalled = True
+            yield env.event()  # stalled: only a fresh review, a trustee or the horizon moves it
         if decision == CONCEPT:
             deal.set_stage(signed, IN_CONCEPT)
             window = deal.take("president.in_concept.window_days")
@@ -49,6 +50,7 @@ def approval(deal: Deal, bidder: BidderTerms,
                          < v["president.in_concept.finalise_probability"])
             deal.log("in_concept_window_ends", bidder=bidder.index, finalised=finalised)
             if not finalised:
+                signed.stalled = True
                 yield env.event()  # stalled in concept
         deal.set_stage(signed, APPROVED)
         if licence is not None:

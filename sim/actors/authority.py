@@ -94,7 +94,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
         if tier.status in BITING:
             if tier.hold and deal.stage in (APPROVED, CLOSING):
                 tier.status = HELD  # not enforced against an approved deal: suspended
-                deal.log("enforcement_held", tier=tier.index, stage=deal.stage)
+                deal.log("enforcement_suspended", tier=tier.index, stage=deal.stage)
                 deal.update_service()
                 deal.poke()
                 continue
@@ -108,6 +108,8 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
                     continue
                 tier.selling = True
                 deal.log("trustee_sells", tier=tier.index)
+                if deal.signed is not None and deal.signed.stalled:
+                    deal.fail_signed("set aside by the trustee: it had stalled", deal.signed)
                 deal.poke()
             yield _sleep(deal, tier)
             continue

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.actors.deal import BITING, ENDED, HELD, PENDING, Deal
+from sim.actors.deal import APPROVED, BITING, CLOSING, ENDED, HELD, PENDING, Deal
 
 RULING_TRIES = 8  # draws of a pending suit's time to ruling (model.occurrences sizes them)
 
@@ -26,6 +26,7 @@ class SuitTerms:
     key: str  # "instruments.<id>.plaintiffs.<name>": prefix of its decision draws
     court: str  # prefix of the court's parameters ("court" or "instruments.<id>.court")
     plaintiff: str  # prefix of the plaintiff's own parameters
+    settlement: str  # "instruments.<id>": the prefix of the instrument's settlement draw
     first_day: float  # the instrument's first date: filing is relative to it
 
 
@@ -68,9 +69,10 @@ def _end_instrument(deal: Deal, instrument: int, status: str) -> None:
 
 
 def _held(deal: Deal, instrument: int) -> bool:
-    """Every live tier is held for an approved deal: there is nothing to sue against."""
+    """Every live tier is held (or would be) for an approved deal: nothing to sue against."""
     live = [t for t in deal.tiers if t.instrument == instrument and t.status not in ENDED]
-    return bool(live) and all(t.status == HELD for t in live)
+    approved = deal.stage in (APPROVED, CLOSING)
+    return bool(live) and all(t.status == HELD or (t.hold and approved) for t in live)
 
 
 def _ruling_day(deal: Deal, s: SuitTerms, filed: float) -> float:
@@ -98,15 +100,15 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     yield env.timeout(max(_ruling_day(deal, s, filed) - env.now, 0.0))
     if not _live(deal, s.instrument):
         return
-    u = deal.take(f"{s.key}.draw.ruling")
-    settle = v[f"{s.court}.settlement_probability"]
-    if u < settle:
+    # Settling is the government's choice about the instrument, not each suit's: one draw
+    # per instrument, so several plaintiffs do not multiply the chance it is withdrawn.
+    if deal.once(f"{s.settlement}.draw.settlement") < v[f"{s.court}.settlement_probability"]:
         deal.log("settlement", instrument=s.instrument, plaintiff=s.name)
         _end_instrument(deal, s.instrument, "settled")
         return
     granting = v.get(f"{s.plaintiff}.injunction_probability",
                      v[f"{s.court}.injunction_probability"])
-    granted = (u - settle) / (1.0 - settle) < granting
+    granted = deal.take(f"{s.key}.draw.ruling") < granting
     if granted:
         _enjoin(deal, s, "preliminary")
     else:

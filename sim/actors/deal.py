@@ -36,6 +36,7 @@ class Signed:
     price_bn: float
     day: float
     stage: str = SIGNED
+    stalled: bool = False  # no decision, or approved in concept and never finalised
     process: simpy.Process | None = None
 
 
@@ -112,6 +113,10 @@ class Deal:
         except IndexError:  # the model sizes every stream from the scenario's own caps
             raise RuntimeError(f"{key}: more than {i} occurrences in one replication") from None
 
+    def once(self, key: str) -> float:
+        """A draw shared by every occurrence that reads it (one per replication)."""
+        return self.draws[key][self.row][0]
+
     # -- the deal's stage ------------------------------------------------------------
     @property
     def stage(self) -> str:
@@ -121,8 +126,10 @@ class Deal:
 
     def set_stage(self, signed: Signed, stage: str) -> None:
         signed.stage = stage
-        for tier in self.tiers:  # an authority that holds for an approved deal looks again
-            if tier.hold and (tier.status == HELD or tier.status in BITING):
+        for tier in self.tiers:  # the deal moved: an authority with something in force, or
+            if tier.status in BITING:  # holding for it, looks again at the new stage
+                self.wake(tier, recheck=True)
+            elif tier.status == HELD:
                 self.wake(tier)
 
     # -- instruments -----------------------------------------------------------------
