@@ -27,6 +27,7 @@ from conftest import (
     scenario,
     scenario_from,
 )
+from scipy import stats
 
 from sim.outcome import (
     ABANDONED,
@@ -618,6 +619,132 @@ def test_a_trustee_sells_above_the_floor(trustee):
     assert set(np.unique(res["state"][~sale])) <= {STATES.index("enforcement_pending")}
 
 
+# --- the lead's later semantics (docs/model.md) --------------------------------------
+
+def test_a_suit_pending_at_day_zero_is_ruled_after_it():
+    """No bidder; a ban due on day 20; the parent's suit was filed on day −10 (files_day
+    −30) and has had no ruling by day 0, so its time to ruling R ~ U(5, 45) is drawn given
+    R > 10: the ruling day is uniform on (0, 35). The injunction is certain, so the
+    service goes dark iff the ruling comes after day 20: P = 15/35 = 3/7, for U(0, 15)
+    days (mean 7.5)."""
+    s = scenario(nobody(100, f"""
+          - id: ban
+            kind: service_ban
+            date: {day(20)}
+            court:
+              plaintiffs: [{{name: P, files_day: -30}}]
+              ruling_days: {{dist: uniform, low: 5, high: 45}}
+              injunction_probability: 1
+    """))
+    played = [p for block in range(2) for p in play(s, 1000, seed=60, block=block)]
+    ruled = np.array([p.events("injunction")[0][0] for p in played])
+    assert ruled.min() > 0 and ruled.max() < 35
+    assert stats.kstest(ruled, stats.uniform(0, 35).cdf).pvalue > 1e-3
+    dark = np.array([p.outcome.days_dark for p in played])
+    assert_proportion(int(np.sum(dark > 0)), len(played), 3 / 7, "P(ever dark)")
+    np.testing.assert_allclose(dark, np.maximum(ruled - 20, 0), atol=1e-9)
+    assert all(p.events("lawsuit")[0][1]["filed_day"] == -10 for p in played)
+
+
+@pytest.mark.parametrize(("valuation", "sells"), [(100, True), (20, False)])
+def test_no_threat_no_pressure(valuation, sells):
+    """No instrument: nothing to bargain against, so both sides stay at their opening
+    positions (docs/model.md): the bidder's opening offer 0.7·V against the parent's
+    opening ask 1.5·10 = 15. V = 100: 70 ≥ 15, they sign on arrival (day 5) at the
+    midpoint 42.5 and close 25 days later; V = 20: 14 < 15, never a deal, ``open``."""
+    s = scenario(f"""
+        name: no threat
+        start: {day(0)}
+        horizon_days: 100
+        parent: {{name: P, reservation_bn: 10}}
+        bidders: [{{name: B, arrives_day: 5, valuation_bn: {valuation}}}]
+        committee: {{review_days: 10, investigation_probability: 0, clear_threshold: 0,
+                    mitigation_threshold: 0}}
+        president: {{decision_days: 5}}
+        closing: {{days: 10}}
+    """)
+    res = run(s, 50, seed=61)
+    if sells:
+        assert np.all(res["outcome"] == SALE) and np.all(res["day"] == 30)
+        assert np.all(res["agreement_day"] == 5) and np.all(res["price_bn"] == 42.5)
+    else:
+        assert np.all(res["outcome"] == UNRESOLVED) and np.all(res["deals_signed"] == 0)
+        assert np.all(res["state"] == STATES.index("open"))
+
+
+def test_a_pending_transaction_that_dies_another_way_is_abandoned_at_once():
+    """A pending transaction whose mitigation terms are refused (acceptance 0) is
+    abandoned on that day: review 10 + mitigation 7 = day 17, in every replication."""
+    s = scenario(f"""
+        name: pending deal dies
+        start: {day(0)}
+        horizon_days: 200
+        subject: pending_transaction
+        parent: {{name: P, reservation_bn: 10}}
+        bidders:
+          - {{name: A, agreed_at_start: true, agreed_price_bn: 12, security_assurance: 0.5,
+              mitigation_acceptance_probability: 0}}
+        committee: {{review_days: 10, investigation_probability: 0, mitigation_days: 7}}
+    """)
+    res = run(s, 100, seed=62)
+    assert np.all(res["outcome"] == ABANDONED) and np.all(res["day"] == 17)
+
+
+@pytest.mark.parametrize(("by_structure", "granted"), [
+    ("{full_acquisition: 0.8}", 0.3),  # a full sale no easier than a majority (0.3)
+    ("{full_acquisition: 0.2}", 0.2),
+    ("{majority: 0.1, full_acquisition: 0.6}", 0.1),  # capped through the majority
+])
+def test_a_larger_sale_is_never_easier_to_license(by_structure, granted):
+    """Licence chances are ordered by structure: a full acquisition's chance is capped by
+    a majority's, a majority's by a partnership's (here approval_probability 0.3 for the
+    structures not named): P(granted) for a full acquisition = the capped chance."""
+    s = scenario(f"""
+        name: licence order
+        start: {day(0)}
+        horizon_days: 200
+        parent: {{name: P, reservation_bn: 10}}
+        bidders:
+          - {{name: A, agreed_at_start: true, agreed_price_bn: 12, needs_export_licence: true}}
+        home_government:
+          approval_probability: 0.3
+          approval_by_structure: {by_structure}
+          decision_days: 5
+        committee: {{review_days: 10, investigation_probability: 0, clear_threshold: 0,
+                    mitigation_threshold: 0}}
+    """)
+    res = run(s, 3000, seed=63)
+    assert_proportion(int(np.sum(res["home_approved"] == 1)), 3000, granted,
+                      "P(licence granted)")
+
+
+@pytest.mark.parametrize("withdraws", [30, 60])
+def test_a_fresh_review_does_not_revive_a_bidder_who_walked_away(withdraws):
+    """A's deal is blocked on day 15 (half the time); a new administration orders a
+    fresh review on day 40. If A's own withdrawal day (30) has passed, it is not revived:
+    one deal signed. If it has not (60), the blocked deal is reviewed afresh, a second
+    signature on day 40."""
+    s = scenario(f"""
+        name: walked away
+        start: {day(0)}
+        horizon_days: 200
+        politics: [{{id: new_admin, date: {day(40)}, fresh_review: true}}]
+        parent: {{name: P, reservation_bn: 10}}
+        bidders: [{{name: A, valuation_bn: 100, withdraws_day: {withdraws},
+                   security_assurance: 0.1}}]
+        committee: {{review_days: 10, investigation_probability: 0}}
+        president: {{decision_days: 5, on_block: {{block: 0.5}}}}
+    """)
+    blocked = 0
+    for p in play(s, 200, seed=64):
+        if p.events("deal_failed"):
+            blocked += 1
+            revived = [t for t, _ in p.events("fresh_review")]
+            assert revived == ([] if withdraws < 40 else [40.0])
+            assert p.outcome.deals_signed == (1 if withdraws < 40 else 2)
+    assert 50 < blocked < 150
+
+
 # --- found by these tests (fixed in the model; kept as regression tests) ---------------
 
 LIFTED_WHILE_CLOSING = """
@@ -902,16 +1029,14 @@ def test_an_earlier_lenient_regime_is_no_worse_across_the_due_date():
     assert set(np.unique(late["days_dark"][unresolved])) == {0.0, 20.0}
 
 
-@pytest.mark.xfail(strict=True, reason="model bug: a suit filed on the due day itself "
-                   "(files_day 0, the default) is filed against a ban the authority holds "
-                   "for an approved deal that same day: the suit's wake-up comes first")
 def test_nobody_sues_a_ban_held_for_an_approved_deal_on_its_due_day():
     """"Nobody sues an instrument held for an approved deal" (docs/model.md). B is
     approved on day 20 and closes on 40; the ban falls due on day 30, when the authority
     holds it for the closing deal; the parent's suit is due that same day (files_day 0,
     the default), so it must not be filed. Held the day before (files_day 1, day 31), it
-    is not; but on day 30 the model files it (suits 1, a lawsuit event), because the
-    suit's timeout fires before the authority's wake-up at the same instant."""
+    is not; and on day 30 neither. (Found by this test: the model filed it, suits 1,
+    because the suit's timeout fired before the authority's wake-up at the same
+    instant.)"""
     def suits(files_day: int) -> Played:
         text = SALE_AFTER_BAN.format(ban="2021-01-31", tiers="", arrives=5, hold="true")
         court = f"        court: {{plaintiffs: [{{name: P, files_day: {files_day}}}]}}\n"
@@ -923,3 +1048,43 @@ def test_nobody_sues_a_ban_held_for_an_approved_deal_on_its_due_day():
     due_day = suits(0)
     assert due_day.outcome.outcome == SALE and due_day.events("enforcement_held")
     assert due_day.outcome.suits == 0 and "lawsuit" not in due_day.kinds()
+
+
+HELD_THEN_ENFORCED = f"""
+    name: a suit due while the ban is held
+    start: {day(0)}
+    horizon_days: 200
+    instruments:
+      - id: ban
+        kind: service_ban
+        date: {day(30)}
+        court:
+          plaintiffs: [{{name: P, files_day: FILES_DAY}}]
+          ruling_days: 5
+          injunction_probability: 1
+    parent: {{name: P, reservation_bn: 10}}
+    bidders:
+      - {{name: A, agreed_at_start: true, agreed_price_bn: 12, needs_export_licence: true}}
+    home_government: {{approval_probability: 0, decision_days: 40}}
+    committee: {{review_days: 10, investigation_probability: 0, clear_threshold: 0,
+                mitigation_threshold: 0}}
+    president: {{decision_days: 5}}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="model bug: a suit that falls due while the ban is "
+                   "held for an approved deal is dropped for good; when the deal then fails "
+                   "and the ban bites, nobody ever sues")
+def test_a_suit_due_while_the_ban_is_held_is_filed_once_it_bites():
+    """Deterministic. A's deal is approved on day 15 and waits for its licence; the ban
+    falls due on day 30 and is held for it; the licence is refused on day 40, the deal
+    dies and the ban bites (dark). The parent sues at once with a certain injunction 5
+    days later: filed on day 41 (files_day 11), the service is back on day 46 (unresolved,
+    enjoined). Due on day 30 (files_day 0, the default), while the ban was held, the suit
+    is never filed at all: no suit, a shutdown, 160 days dark. "Nobody sues an instrument
+    held for an approved deal" should not mean nobody sues it once it is enforced."""
+    late = play(scenario(HELD_THEN_ENFORCED.replace("FILES_DAY", "11")), 1, seed=1)[0].outcome
+    assert late.suits == 1 and late.outcome == UNRESOLVED and late.days_dark == 6
+    due_while_held = play(scenario(HELD_THEN_ENFORCED.replace("FILES_DAY", "0")), 1, seed=1)[0]
+    assert due_while_held.outcome.suits == 1
+    assert due_while_held.outcome.outcome == UNRESOLVED

@@ -235,7 +235,7 @@ def test_a_known_sale_reads_as_it_happened() -> None:
         "2021-02-13 CFIUS recommends clearing the deal.",
         "2021-02-18 The president approves the B deal (on a clearing recommendation).",
         "2021-02-18 Every approval is in: the B deal starts closing.",
-        "2021-02-28 The B deal closes: a sale at USD 6.7 bn.",
+        "2021-02-28 The B deal closes: a sale valuing the business at USD 6.7 bn.",
     ]
 
 
@@ -273,7 +273,7 @@ def test_cli_trace_tells_one_run_of_each_outcome(rich_file: Path, tmp_path: Path
     assert [h.split(" ends in ")[1].split()[0].rstrip(",") for h in headlines] == [
         "SALE", "SHUTDOWN", "UNRESOLVED"]
     for words in ("A suit by", "review committee", "export licence", "goes dark",
-                  "closes: a sale at USD"):
+                  "closes: a sale valuing the business at USD"):
         assert words in done.stdout
 
 
