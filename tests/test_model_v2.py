@@ -745,6 +745,30 @@ def test_a_fresh_review_does_not_revive_a_bidder_who_walked_away(withdraws):
     assert 50 < blocked < 150
 
 
+def test_settling_is_one_decision_per_instrument():
+    """No bidder; two plaintiffs sue a ban due on day 40 (filed on days 20 and 30, rulings
+    5 days later), settlement chance s = 0.3, no injunction. Settling is the government's
+    choice about the instrument, one draw for both suits: P(settled) = s = 0.3, not
+    1 − (1 − s)² = 0.51; settled on the first ruling (day 25) or never. The rest bite on
+    day 40: shutdowns."""
+    s = scenario(nobody(100, f"""
+          - id: ban
+            kind: service_ban
+            date: {day(40)}
+            court:
+              plaintiffs: [{{name: P, files_day: -20}}, {{name: Users, files_day: -10}}]
+              ruling_days: 5
+              settlement_probability: 0.3
+    """))
+    played = [p for block in range(3) for p in play(s, 1000, seed=65, block=block)]
+    settled = [p for p in played if p.events("settlement")]
+    assert_proportion(len(settled), len(played), 0.3, "P(settled)")
+    assert all([t for t, _ in p.events("settlement")] == [25.0] for p in settled)
+    assert all(p.outcome.outcome == UNRESOLVED for p in settled)
+    assert all(p.outcome.outcome == SHUTDOWN and p.outcome.day == 40
+               for p in played if not p.events("settlement"))
+
+
 # --- found by these tests (fixed in the model; kept as regression tests) ---------------
 
 LIFTED_WHILE_CLOSING = """
