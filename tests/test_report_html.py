@@ -41,14 +41,16 @@ COMMENTED = textwrap.dedent("""\
     start: 2020-01-01          # day zero, §1
     horizon_days: 100
 
-    deadlines:
-      # the only deadline
+    instruments:
+      # the only instrument
       - id: order
+        kind: service_ban
         date: 2020-02-01       # §2 (order + 30 days)
-        extension:
-          # why it may move
-          # ------------------
-          probability_otherwise: 0.5   # assumption
+        enforcement:
+          extend:
+            # why it may move
+            # ------------------
+            otherwise: 0.5     # assumption
           max_extensions: 1
     parent:
       name: "P # not a comment"
@@ -71,15 +73,16 @@ def test_source_comments_are_the_comments_on_and_above_each_key() -> None:
     assert found["name"].comment == "the name"
     assert found["start"].comment == "day zero, §1"
     assert (found["horizon_days"].line, found["horizon_days"].comment) == (5, "")
-    assert found["deadlines.order.date"].comment == "§2 (order + 30 days)"
+    assert found["instruments.order.date"].comment == "§2 (order + 30 days)"
     # separator lines are dropped; a blank line ends the comment block above a key
-    assert found["deadlines.order.extension.probability_otherwise"].comment == (
+    assert found["instruments.order.enforcement.extend.otherwise"].comment == (
         "why it may move assumption")
-    assert found["deadlines.order.extension.max_extensions"].comment == ""
+    assert found["instruments.order.enforcement.extend"].comment == ""
+    assert found["instruments.order.enforcement.max_extensions"].comment == ""
     assert found["parent.name"].comment == ""  # a '#' inside a value is not a comment
     assert found["parent.reservation_bn"].comment == (
         "right above it after the colon shape: assumption upper: §3")
-    assert found["parent.reservation_bn"].line == 21
+    assert found["parent.reservation_bn"].line == 23
     assert found["bidders.B#1.valuation_bn"].comment == "B's value # with a hash"
 
 
@@ -94,8 +97,10 @@ def test_assumptions_cover_every_input_with_its_distribution() -> None:
     assert reservation.source is not None and "upper: §3" in reservation.source.comment
     q10, q50, q90 = np.quantile(results["input.parent.reservation_bn"], [0.1, 0.5, 0.9])
     assert reservation.sampled == f"{q50:.3g} [{q10:.3g} – {q90:.3g}]"
-    assert rows["deadlines.order.extension.probability_otherwise"].sampled == ""  # a constant
-    assert rows["deadlines.order.extension.probability_otherwise"].group == "deadlines.order"
+    extend = rows["instruments.order.enforcement.extend.otherwise"]
+    assert extend.sampled == "" and extend.value == "0.5"  # a constant
+    assert extend.group == "instruments.order"
+    assert extend.source is not None and extend.source.comment == "why it may move assumption"
     assert rows["start"].value == "2020-01-01" and rows["start"].group == "scenario"
     # keys left out of the file are the schema's defaults, listed as such
     assert rows["committee.review_days"].source is None
@@ -121,11 +126,11 @@ def test_inherited_keys_take_their_comments_from_the_file_they_come_from(
     found = file_sources(child)
     own = found["parent.reservation_bn"]
     assert (own.comment, own.file, own.line) == ("the child's own number, §9", None, 4)
-    inherited = found["deadlines.order.date"]
+    inherited = found["instruments.order.date"]
     assert inherited.comment == "§2 (order + 30 days)"
     assert inherited.file is not None and Path(inherited.file).resolve() == (
         tmp_path / "base.yaml").resolve()
-    assert inherited.line == 10
+    assert inherited.line == 11
     assert "extends" not in found
 
 
