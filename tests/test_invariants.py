@@ -435,25 +435,26 @@ ELECTION_DATES = ["2021-06-01", "2021-02-01", "2020-12-01", "2020-11-01", "2020-
 
 # ~5 s: seven runs of 2,000 replications
 def test_an_earlier_lenient_regime_never_lowers_p_sale_or_unresolved():
-    """A political event (probability 0.6) that raises the ban's lapse chance to 0.6
-    and its forbearance chance, moved earlier date by date: P(sale or unresolved) never
-    falls (common random numbers, counts; not pathwise, since an event after the ban bites
-    is a second look that takes the next decision draw). In the realistic scenario the
-    ban never lapses under the old regime (ℓ₀ = 0); with ℓ₀ > 0 an event after the due
-    date gives the ban two chances to lapse, one before it only one, and the invariant
-    fails: xfail in test_model_v2.py."""
+    """A political event (probability 0.6) that raises the ban's lapse chance to 0.2 and
+    its forbearance chance to 0.1 (extend + forbear + lapse stays within 1 at every
+    stage), moved earlier date by date: P(sale or unresolved) never falls (common random
+    numbers, counts; not pathwise: an earlier regime relieves the pressure earlier, and
+    deals come at other times). An event after the ban bites replays the draw that
+    enforced it (docs/model.md). The ban never lapses under the old regime here
+    (ℓ₀ = 0): with ℓ₀ > 0 and a regime that also forbears, the invariant fails
+    (xfail in test_model_v2.py)."""
     counts = []
     for date in ELECTION_DATES:
         doc = realistic()
         doc["instruments"][0]["enforcement"].update(max_forbearances=2, forbearance_days=30)
         doc["politics"] = [{"id": "election", "date": dt.date.fromisoformat(date),
                             "probability": 0.6,
-                            "set": {"instruments.ban.enforcement.lapse.otherwise": 0.6,
-                                    "instruments.ban.enforcement.forbear.otherwise": 0.2}}]
+                            "set": {"instruments.ban.enforcement.lapse.otherwise": 0.2,
+                                    "instruments.ban.enforcement.forbear.otherwise": 0.1}}]
         res = run(scenario_from(doc), N, SEED)
         counts.append(int(np.sum((res["outcome"] == SALE) | (res["outcome"] == UNRESOLVED))))
     assert all(b >= a for a, b in pairwise(counts)), counts
-    assert counts[-1] > counts[0], counts
+    assert counts[-1] > counts[0] + 50, counts
 
 
 # --- bargaining -------------------------------------------------------------------------
