@@ -63,9 +63,10 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
     """Every per-occurrence stream and how many occurrences one replication may use.
 
     Each count is a bound the model cannot exceed: deals signed are at most the bidders
-    plus the fresh reviews; an authority decides at most once per extension, forbearance
-    (each regime has its own count) and end, plus once per thing that can make it look
-    again (a failed deal, a lifted injunction or remand, a political event).
+    plus the fresh reviews; an authority enforces at most once per look: once per
+    extension, forbearance (each regime has its own count) and end, plus once per thing
+    that can make it look again (a failed deal, a lifted injunction or remand, a political
+    event). The authority's disposition and remedy are one draw each per run.
     """
     fresh = sum(e.fresh_review for e in scenario.politics)
     filings = len(scenario.bidders) + fresh + 1
@@ -83,8 +84,7 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
                  + 2 * len(court.plaintiffs))
         for tier in ins.tiers or [None]:
             key = instrument_key(ins.id, tier.id if tier else None)
-            found[f"{key}.draw.decide"] = looks
-            found[f"{key}.draw.remedy"] = looks
+            found[f"{key}.draw.decide"] = found[f"{key}.draw.remedy"] = 1  # once a run
         p = f"instruments.{ins.id}.enforcement"
         found[f"{p}.extension_days"] = max(e.max_extensions, 1) * tiers
         found[f"{p}.forbearance_days"] = max(forbearances, 1) * tiers

@@ -447,7 +447,8 @@ class Scenario(Block):
         """A political event may set chances the scenario names (not durations)."""
         if not self.politics:
             return self
-        chances = sorted(k for k in uncertain_inputs(self) if SETTABLE.fullmatch(k))
+        inputs = uncertain_inputs(self)
+        chances = sorted(k for k in inputs if SETTABLE.fullmatch(k))
         for i, ev in enumerate(self.politics):
             for path in ev.set:
                 if path not in chances:
@@ -458,6 +459,25 @@ class Scenario(Block):
                           "the parent's accepts; not a duration, not a day, not a bidder's "
                           "own terms)"
                           + (f"; closest: {close[0]}" if close else ""))
+        # The sets must keep extend + forbear + lapse within 1 at every stage: checked with
+        # each event alone and with every event so far (the sequences the file implies).
+        base = {k: d.support()[1] for k, d in inputs.items()}
+        together = dict(base)
+        for i, ev in enumerate(self.politics):
+            mine = {k: v.support()[1] for k, v in ev.set.items()}
+            together.update(mine)
+            for state in ({**base, **mine}, together):
+                for ins in self.instruments:
+                    p = f"instruments.{ins.id}.enforcement"
+                    for stage in STAGES:
+                        total = sum(state.get(f"{p}.{c}.{stage}", state[f"{p}.{c}.otherwise"])
+                                    for c in ("extend", "forbear", "lapse"))
+                        if total > 1 + 1e-9:
+                            key = next((k for k in ev.set if k.startswith(p + ".")), None)
+                            _fail(("politics", i, "set", *([key] if key else [])),
+                                  f"would make {ins.id}'s extend + forbear + lapse reach "
+                                  f"{total:g} at stage {stage} (allowed: at most 1 together; "
+                                  "set the others down in the same event)")
         return self
 
     @model_validator(mode="after")

@@ -117,7 +117,7 @@ instruments:
     issued: 2020-08-14
     date: 2020-11-12
     enforcement:
-      extend: {otherwise: 0.3, under_review: 0.8}
+      extend: {otherwise: 0.3, under_review: 0.4}
       extension_days: {dist: uniform, low: 7, high: 30}
       max_extensions: 3
       max_total_extension_days: 45
@@ -140,7 +140,7 @@ politics:
     label: the election
     date: 2020-11-03
     probability: 0.6
-    set: {instruments.ban.enforcement.lapse.otherwise: 0.5, instruments.s721.enforcement.forbear.otherwise: 0.5}
+    set: {instruments.ban.enforcement.lapse.otherwise: 0.3, instruments.s721.enforcement.forbear.otherwise: 0.5}
   - {id: inauguration, date: 2021-01-20, requires: election, revoke: [ban], fresh_review: true}
 parent:
   name: ByteDance

@@ -143,7 +143,7 @@ def test_an_event_that_never_happens_changes_nothing(rich_serial):
     draw streams but moves none: every column is bit-identical."""
     doc = rich()
     doc["politics"].append({"id": "never", "date": "2020-10-01", "probability": 0,
-                            "set": {"instruments.ban.enforcement.lapse.otherwise": 1}})
+                            "set": {"instruments.ban.enforcement.lapse.otherwise": 0.3}})
     assert_identical(rich_serial, run(scenario_from(doc), 2500, SEED))
 
 

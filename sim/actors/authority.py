@@ -50,17 +50,17 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
     env, v = deal.env, deal.values
     p = tier.enforcement
     granted, total, forborne = 0, 0.0, 0
-    last_u = 1.0  # the draw of the decision that put the instrument in force
     regime = 0
+    # The authority's disposition toward this tier: one uniform for the run, read at every
+    # look against the chances then in force. An authority that forbears goes on forbearing
+    # (to its cap), and a regime change, a lifted injunction or a failed deal is a new
+    # reading of the same disposition, never a second throw: so a lenient regime counts
+    # the same whether it comes before the due date or after it.
+    u = deal.once(f"{tier.key}.draw.decide")
 
-    def decide(u: float, in_force: bool) -> None:
-        """One look: extend, forbear, lapse, or enforce (``in_force``: leave it in force).
-
-        A look at an instrument already in force replays the draw that enforced it against
-        the chances now in force: a regime that would not have enforced it lifts it, so a
-        lenient regime counts the same whether it came before the due date or after.
-        """
-        nonlocal granted, total, forborne, last_u
+    def decide(in_force: bool) -> None:
+        """One look: extend, forbear, lapse, or enforce (``in_force``: leave it in force)."""
+        nonlocal granted, total, forborne
         stage = deal.stage
         extend = 0.0
         if granted < max_extensions and total < max_total:
@@ -82,7 +82,6 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
         elif u < extend + forbear + lapse:
             _lapse(deal, tier, lifted=in_force)
         elif not in_force:
-            last_u = u
             _enforce(deal, tier, stage)
 
     while tier.status not in ENDED and not deal.is_over:
@@ -100,7 +99,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
                 continue
             if tier.recheck:  # the politics changed: the authority looks again
                 tier.recheck = False
-                decide(last_u, in_force=True)
+                decide(in_force=True)
                 continue
             if tier.status == TRUSTEE and not tier.selling:
                 if env.now < tier.ready:
@@ -126,7 +125,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             tier.status = HELD
             deal.log("enforcement_held", tier=tier.index, stage=deal.stage)
             continue
-        decide(deal.take(f"{tier.key}.draw.decide"), in_force=False)
+        decide(in_force=False)
 
 
 def _forbear(deal: Deal, tier: Tier, count: int, lifted: bool = False) -> None:
@@ -162,7 +161,7 @@ def _enforce(deal: Deal, tier: Tier, stage: str) -> None:
         return
     # A divestiture order: a trustee sells, or penalties run while the business operates.
     p = tier.enforcement
-    if deal.take(f"{tier.key}.draw.remedy") >= deal.values[f"{p}.trustee_probability"]:
+    if deal.once(f"{tier.key}.draw.remedy") >= deal.values[f"{p}.trustee_probability"]:
         tier.status = PENALTIES
         deal.log("penalties", tier=tier.index)
     else:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.actors.deal import APPROVED, BITING, CLOSING, ENDED, HELD, PENDING, Deal
+from sim.actors.deal import APPROVED, BITING, CLOSING, ENDED, PENDING, Deal
 
 RULING_TRIES = 8  # draws of a pending suit's time to ruling (model.occurrences sizes them)
 
@@ -71,8 +71,7 @@ def _end_instrument(deal: Deal, instrument: int, status: str) -> None:
 def _held(deal: Deal, instrument: int) -> bool:
     """Every live tier is held (or would be) for an approved deal: nothing to sue against."""
     live = [t for t in deal.tiers if t.instrument == instrument and t.status not in ENDED]
-    approved = deal.stage in (APPROVED, CLOSING)
-    return bool(live) and all(t.status == HELD or (t.hold and approved) for t in live)
+    return bool(live) and deal.stage in (APPROVED, CLOSING) and all(t.hold for t in live)
 
 
 def _ruling_day(deal: Deal, s: SuitTerms, filed: float) -> float:
@@ -92,8 +91,12 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     filed = s.first_day + v[f"{s.plaintiff}.files_day"]  # before day 0: already pending
     if filed > env.now:
         yield env.timeout(filed - env.now)
-    if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"] \
-            or not _live(deal, s.instrument) or _held(deal, s.instrument):
+    if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"]:
+        return
+    while _live(deal, s.instrument) and _held(deal, s.instrument):
+        yield deal.moved()  # held for an approved deal: sue only if it comes back
+        filed = env.now
+    if not _live(deal, s.instrument):
         return
     deal.suits += 1
     deal.log("lawsuit", instrument=s.instrument, plaintiff=s.name, filed_day=filed)

@@ -81,6 +81,7 @@ class Deal:
     events: list[bool] = field(default_factory=list)  # political events that happened
     regimes: int = 0  # regime changes so far: each starts its own count of forbearances
     talks: bool = False  # a bidder the parent would deal with is in the running
+    _moved: simpy.Event | None = None
     dark_since: float = math.nan  # the service is dark since this day (NaN: it is on)
     outcome: int = UNRESOLVED
     end_day: float = math.nan
@@ -124,8 +125,19 @@ class Deal:
             return self.signed.stage
         return NEGOTIATING if self.talks else NONE
 
+    def moved(self) -> simpy.Event:
+        """An event that fires the next time the deal's stage changes (or it fails)."""
+        if self._moved is None or self._moved.triggered:
+            self._moved = self.env.event()
+        return self._moved
+
+    def _tell_moved(self) -> None:
+        if self._moved is not None and not self._moved.triggered:
+            self._moved.succeed()
+
     def set_stage(self, signed: Signed, stage: str) -> None:
         signed.stage = stage
+        self._tell_moved()
         for tier in self.tiers:  # the deal moved: an authority with something in force, or
             if tier.status in BITING:  # holding for it, looks again at the new stage
                 self.wake(tier, recheck=True)
@@ -222,6 +234,7 @@ class Deal:
         if signed.process is not None and signed.process.is_alive \
                 and signed.process is not self.env.active_process:
             signed.process.interrupt(reason)
+        self._tell_moved()
         self.wake_held()
         self.poke()
 
