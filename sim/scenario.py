@@ -875,6 +875,13 @@ V1_KEYS = {
                                   "(court.appeal_probability, appeal_days, reversal_probability)",
     ("president", "follows_recommendation_probability"): "the president now chooses by "
         "president.on_clear and on_block (block, nothing, in_concept; approve is the rest)",
+    ("instruments", "on_expiry"): "what expiry does is now the instrument's kind "
+                                  "(service_ban, divestiture_order, transaction_termination, "
+                                  "lapse)",
+    ("instruments", "extension"): "extensions are now enforcement.extend (a chance by the "
+                                  "deal's stage), extension_days and max_extensions",
+    ("instruments", "enforcement_probability"): "not enforcing is now enforcement.lapse and "
+                                                "enforcement.forbear, by the deal's stage",
 }
 
 
