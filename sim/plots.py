@@ -137,7 +137,7 @@ def time_to_resolution(run: Run, path: Path) -> Path:
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": NEUTRAL,
                       "lw": 0.6})
         ax.plot([], [], color=NEUTRAL, ls="--", lw=0.9,
-                label=f"due date {i}: {d.label}, {d.date:%d %b %Y} ({due_words(d)}; "
+                label=f"due date {i}: {d.label}, {d.date:%d %b %Y}\n({due_words(d)}; "
                       f"original date)")
     ax.axvline(_dates(run, np.array([horizon]))[0], color=NEUTRAL, ls=":", lw=0.9)
     open_share = float(np.mean(r["outcome"] == UNRESOLVED)) * 100
