@@ -319,7 +319,7 @@ CASES = {
     "v1 on_expiry in an instrument": (
         edit("    date: 2021-03-01", "    date: 2021-03-01\n    on_expiry: ban"), 8,
         "instruments[0].on_expiry",
-        ["unknown key", "(allowed: id, label, kind, issued, date, tiers, enforcement, court)"]),
+        ["a model v1 key", "the instrument's kind", "From v1"]),
 }
 
 
