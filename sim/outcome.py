@@ -37,7 +37,6 @@ RECOMMENDATIONS = ("clear", "clear with mitigation", "block")
 
 # The head of state's choices (``president.decide``).
 APPROVE, IN_CONCEPT, NOTHING, REFUSE = 0, 1, 2, 3
-DECISIONS = ("approve", "approve in concept", "decide nothing", "block")
 
 
 class Outcome(NamedTuple):
