@@ -23,23 +23,32 @@ from scipy.special import ndtr, ndtri
 
 from sim.actors.approval import approval, fresh_review
 from sim.actors.authority import authority
-from sim.actors.bidder import BidderTerms, bidder
+from sim.actors.bidder import BidderTerms, bidder, join
 from sim.actors.court import RULING_TRIES, SuitTerms, suit
-from sim.actors.deal import Deal, Tier
+from sim.actors.deal import Deal, Package, Tier
 from sim.actors.parent import ParentTerms, negotiate, sign
 from sim.actors.politics import EventTerms, event
 from sim.outcome import SALE, Outcome
-from sim.scenario import STRUCTURES, Instrument, Scenario, instrument_key
+from sim.scenario import (
+    STRUCTURES,
+    TECHNOLOGIES,
+    Instrument,
+    Scenario,
+    instrument_key,
+    uncertain_inputs,
+)
 
-BIDDER_DECISIONS = ("investigation", "review_extension", "mitigation", "president", "finalise",
-                    "licence")
+# Decisions about a bidder's deal, drawn per filing (a review cycle) and per signing.
+CYCLE_DECISIONS = ("investigation", "review_extension", "refile")
+SIGNING_DECISIONS = ("president", "finalise", "licence")
 SUIT_DECISIONS = ("sue", "ruling", "appeal", "reversal", "vacatur")
 # Durations drawn afresh for every occurrence, by the input key they are drawn from.
 FILING_DURATIONS = ("committee.review_days", "committee.investigation_days",
                     "committee.extension_days", "committee.mitigation_days",
                     "president.decision_days", "president.in_concept.window_days",
                     "president.abandon_days", "home_government.decision_days", "closing.days")
-LATENT = ("home_government.draw.stance", *(f"parent.draw.accepts.{s}" for s in STRUCTURES))
+LATENT = ("home_government.draw.stance", *(f"parent.draw.accepts.{s}" for s in STRUCTURES),
+          *(f"parent.draw.technology.{t}" for t in TECHNOLOGIES))
 
 
 def bidder_key(name: str) -> str:
@@ -69,10 +78,21 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
     event). The authority's disposition and remedy are one draw each per run.
     """
     fresh = sum(e.fresh_review for e in scenario.politics)
-    filings = len(scenario.bidders) + fresh + 1
-    found = {key: filings for key in FILING_DURATIONS}
+    signings = len(scenario.bidders) + fresh + 1
+    cycles = 1 + max((b.refile.max for b in scenario.bidders), default=0)
+    rounds = scenario.committee.max_mitigation_rounds
+    found = {key: signings * cycles for key in FILING_DURATIONS}
+    found["committee.mitigation_days"] = signings * cycles * rounds
     for b in scenario.bidders:
-        found.update({f"{bidder_key(b.name)}.draw.{d}": 1 + fresh for d in BIDDER_DECISIONS})
+        k = bidder_key(b.name)
+        mine = (1 + fresh) * (1 + b.refile.max)
+        found.update({f"{k}.draw.{d}": mine for d in CYCLE_DECISIONS})
+        found.update({f"{k}.draw.{d}": 1 + fresh for d in SIGNING_DECISIONS})
+        found[f"{k}.draw.mitigation"] = mine * rounds
+        found[f"{k}.refile.days"] = max((1 + fresh) * b.refile.max, 1)
+        if b.joins is not None:
+            found[f"{k}.draw.join"] = 1
+    filings = signings * cycles
     suits_per_court: dict[str, int] = {}
     for ins in scenario.instruments:
         e = ins.enforcement
@@ -119,6 +139,8 @@ class TierSpec:
     max_extensions: int
     max_total: float
     max_forbearances: int
+    extension_mean: float
+    forbearance_mean: float
 
 
 class Model:
@@ -128,6 +150,7 @@ class Model:
         self.pending = scenario.subject == "pending_transaction"
         self.tiers: list[TierSpec] = []
         self.suits: list[SuitTerms] = []
+        inputs = uncertain_inputs(scenario)
         index = {ins.id: i for i, ins in enumerate(scenario.instruments)}
         for i, ins in enumerate(scenario.instruments):
             e = ins.enforcement
@@ -140,7 +163,10 @@ class Model:
                     tier.dark if tier else ins.kind == "service_ban", issued,
                     scenario.day_of(date), e.hold_for_approved_deal,
                     e.max_extensions, e.max_total_extension_days or math.inf,
-                    e.max_forbearances))
+                    e.max_forbearances,
+                    min(inputs[f"instruments.{ins.id}.enforcement.extension_days"].average(),
+                        e.max_total_extension_days or math.inf),
+                    inputs[f"instruments.{ins.id}.enforcement.forbearance_days"].average()))
             if has_court(ins):
                 prefix = court_prefix(ins)
                 first = min([scenario.day_of(ins.date), *(scenario.day_of(t.date)
@@ -159,6 +185,10 @@ class Model:
             revokes=tuple(index[r] for r in e.revoke), fresh_review=e.fresh_review)
             for k, e in enumerate(scenario.politics)]
         self.agreed = next((i for i, b in enumerate(scenario.bidders) if b.agreed_at_start), -1)
+        names = [b.name for b in scenario.bidders]
+        self.joins = [(i, names.index(b.joins.bidder)) for i, b in enumerate(scenario.bidders)
+                      if b.joins is not None]
+        self.tests = [ins.qualifying for ins in scenario.instruments]
 
     def _bidders(self, v: dict[str, float]) -> list[BidderTerms]:
         terms = []
@@ -169,29 +199,51 @@ class Model:
                 arrives_day=v[f"{k}.arrives_day"],
                 withdraws_day=v.get(f"{k}.withdraws_day", math.inf),
                 valuation_bn=v.get(f"{k}.valuation_bn", math.nan),
+                minority_value=v[f"{k}.minority_value"],
+                technology_value=tuple(v.get(f"{k}.technology_value.{t}", 1.0)
+                                       for t in TECHNOLOGIES),
                 opening=v[f"{k}.opening_fraction"],
                 exponent=v[f"{k}.concession_exponent"],
-                structure=STRUCTURES.index(b.structure),
-                us_share=v[f"{k}.us_share"],
                 assurance=v[f"{k}.security_assurance"],
                 mitigation_acceptance=v[f"{k}.mitigation_acceptance_probability"],
+                mitigation_counter=v[f"{k}.mitigation_counter_probability"],
+                refile_probability=v[f"{k}.refile.probability"],
+                max_refilings=b.refile.max,
                 needs_licence=b.needs_export_licence,
                 agreed_price_bn=v.get(f"{k}.agreed_price_bn", math.nan)))
         return terms
 
+    def _packages(self, v: dict[str, float]) -> list[Package]:
+        found = []
+        for b in self.scenario.bidders:
+            k, t = f"{bidder_key(b.name)}.terms", b.terms
+            stake = v.get(f"{k}.parent_stake", 0.0)
+            found.append(Package(
+                parent_stake=stake, technology=TECHNOLOGIES.index(t.technology),
+                board_seats=v.get(f"{k}.board_seats", 1.0 - stake),
+                data_localisation=t.data_localisation,
+                source_code_review=t.source_code_review, trusted_partner=t.trusted_partner))
+        return found
+
     @staticmethod
     def _parent(v: dict[str, float]) -> ParentTerms:
-        """The parent's structure draws, tied to the home government's stance by a Gaussian
-        copula: ``follows_home_government`` is the correlation of their normal scores."""
+        """The parent's structure and technology draws, tied to the home government's
+        stance by a Gaussian copula: ``follows_home_government`` is the correlation of
+        their normal scores."""
         rho = v["parent.follows_home_government"]
         stance = float(ndtri(v["home_government.draw.stance"]))
-        latent = tuple(
-            float(ndtr(rho * stance + math.sqrt(1 - rho * rho)
-                       * float(ndtri(v[f"parent.draw.accepts.{s}"]))))
-            for s in STRUCTURES)
-        return ParentTerms(reservation_bn=v["parent.reservation_bn"],
-                           aspiration_multiple=v["parent.aspiration_multiple"],
-                           exponent=v["parent.concession_exponent"], latent=latent)
+
+        def tied(key: str) -> float:
+            return float(ndtr(rho * stance + math.sqrt(1 - rho * rho) * float(ndtri(v[key]))))
+
+        return ParentTerms(
+            reservation_bn=v["parent.reservation_bn"],
+            aspiration_multiple=v["parent.aspiration_multiple"],
+            exponent=v["parent.concession_exponent"],
+            latent=tuple(tied(f"parent.draw.accepts.{s}") for s in STRUCTURES),
+            technology_latent=tuple(tied(f"parent.draw.technology.{t}") for t in TECHNOLOGIES),
+            threat_discount=v["parent.threat_discount"],
+            delay_cost=v["parent.delay_cost_per_year"])
 
     def run(self, values: dict[str, float], draws: dict[str, list[list[float]]], row: int = 0,
             trace: list[tuple[float, str, dict[str, Any]]] | None = None) -> Outcome:
@@ -202,9 +254,15 @@ class Model:
                     pending=self.pending, trace=trace,
                     present=[False] * len(self.scenario.bidders),
                     enjoined=[0] * len(self.scenario.instruments),
-                    events=[False] * len(self.events), ended=env.event())
+                    events=[False] * len(self.events), ended=env.event(),
+                    packages=self._packages(values), tests=self.tests,
+                    mitigation_cap=self.scenario.committee.max_mitigation_rounds)
         deal.tiers = [Tier(k, t.instrument, t.key, t.enforcement, t.kind, t.dark, t.issued,
-                           t.day, t.hold) for k, t in enumerate(self.tiers)]
+                           t.day, t.hold, extension_mean=t.extension_mean,
+                           forbearance_mean=t.forbearance_mean,
+                           granted=0 if t.max_extensions else -1,
+                           can_forbear=t.max_forbearances > 0)
+                      for k, t in enumerate(self.tiers)]
         bidders = self._bidders(values)
         parent = self._parent(values)
 
@@ -218,6 +276,11 @@ class Model:
         for b in bidders:
             if b.index != self.agreed:
                 env.process(bidder(deal, b))
+        for i, lead in self.joins:
+            k = bidders[i].key
+            if deal.once(f"{k}.draw.join") < values[f"{k}.joins.probability"]:
+                env.process(join(deal, bidders[i], bidders[lead], values[f"{k}.joins.day"],
+                                 values[f"{k}.joins.stake"], values[f"{k}.joins.assurance"]))
         for tier, t in zip(deal.tiers, self.tiers, strict=True):
             env.process(authority(deal, tier, t.max_extensions, t.max_total, t.max_forbearances))
         for s in self.suits:
@@ -232,14 +295,17 @@ class Model:
     @staticmethod
     def _row(deal: Deal, bidders: list[BidderTerms]) -> Outcome:
         sale = deal.outcome == SALE
-        won = bidders[deal.winner] if sale else None
+        package = deal.packages[deal.winner] if sale else None
         return Outcome(
             outcome=deal.outcome, day=deal.end_day, winner=deal.winner if sale else -1,
             price_bn=deal.price_bn if sale else math.nan,
-            structure=won.structure if won else -1,
-            us_share=won.us_share if won else math.nan, state=deal.state,
+            stake_price_bn=deal.price_bn * (1 - package.parent_stake) if package else math.nan,
+            structure=package.structure if package else -1,
+            parent_stake=package.parent_stake if package else math.nan,
+            technology=package.technology if package else -1, state=deal.state,
             days_dark=deal.days_dark, extensions=deal.extensions,
             forbearances=deal.forbearances, injunction=deal.injunction, suits=deal.suits,
             regime_change=deal.regime_change, phases=deal.phases,
             home_approved=deal.home_approved, agreement_day=deal.agreement_day,
-            agreement_vs_deadline=deal.agreement_vs_deadline, deals_signed=deal.deals_signed)
+            agreement_vs_deadline=deal.agreement_vs_deadline, deals_signed=deal.deals_signed,
+            refilings=deal.refilings, mitigation_rounds=deal.mitigation_rounds)

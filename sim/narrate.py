@@ -38,11 +38,18 @@ from sim.outcome import (
 from sim.results import Run
 from sim.rng import BLOCK_SIZE
 from sim.sampling import sample_block
-from sim.scenario import Scenario
+from sim.scenario import STRUCTURES, TECHNOLOGIES, Scenario, structure_of
 
 Event = tuple[float, str, dict[str, Any]]
 STRUCTURE_WORDS = {"full_acquisition": "full acquisition", "majority": "majority stake",
                    "minority_partnership": "minority partnership"}
+TECHNOLOGY_WORDS = {"transferred": "the algorithm sold with it",
+                    "licensed": "the algorithm licensed to the buyers",
+                    "rebuilt": "the buyers rebuilding the algorithm",
+                    "retained": "the algorithm retained and run by the parent"}
+TERM_WORDS = {"data_localisation": "US data kept in the US",
+              "source_code_review": "source-code review",
+              "trusted_partner": "a trusted technology partner"}
 
 
 @dataclass(frozen=True)
@@ -195,13 +202,32 @@ class _Narrator:
         return handler(day, data)
 
     # -- bidders and bargaining ------------------------------------------------------
+    def terms(self, parent_stake: float, technology: int) -> str:
+        """A deal's terms in words: "a minority partnership (ByteDance keeps 80%, the
+        algorithm retained)"."""
+        structure = STRUCTURES[structure_of(parent_stake)]
+        parts = []
+        if parent_stake > 0:
+            parts.append(f"{self.parent} keeps {parent_stake:.1%}".replace(".0%", "%"))
+        if technology:
+            parts.append(TECHNOLOGY_WORDS[TECHNOLOGIES[technology]])
+        return f"a {STRUCTURE_WORDS[structure]}" + (f" ({', '.join(parts)})" if parts else "")
+
     def _on_bidder_arrives(self, day: float, d: dict[str, Any]) -> list[str]:
         b = self.s.bidders[d["bidder"]]
-        worth = f"(it values the business at up to {_money(d['valuation_bn'])})"
+        worth = (f"(it values the business at up to {_money(d['valuation_bn'])}"
+                 + (" per 100%)" if d["parent_stake"] > 0 else ")"))
+        terms = self.terms(d["parent_stake"], d["technology"])
         if self.signed is not None:
-            return [f"{b.name} stands ready to bid for a {STRUCTURE_WORDS[b.structure]} "
-                    f"should the {self.bidder(self.signed)} deal fail {worth}."]
-        return [f"{b.name} enters the bidding for a {STRUCTURE_WORDS[b.structure]} {worth}."]
+            return [f"{b.name} stands ready to bid for {terms} should the "
+                    f"{self.bidder(self.signed)} deal fail {worth}."]
+        return [f"{b.name} enters the bidding for {terms} {worth}."]
+
+    def _on_joins_bid(self, day: float, d: dict[str, Any]) -> list[str]:
+        self.said.pop(d["bidder"], None)
+        return [f"{self.bidder(d['bidder'])} joins {self.bidder(d['lead'])}'s bid as a "
+                f"partner: {self.parent} would now keep {d['parent_stake']:.1%}."
+                .replace(".0%", "%")]
 
     def _on_bidder_withdraws(self, day: float, d: dict[str, Any]) -> list[str]:
         self.said.pop(d["bidder"], None)
@@ -211,11 +237,17 @@ class _Narrator:
         out = []
         for p in d["positions"]:
             name, b = self.bidder(p["bidder"]), p["bidder"]
-            if not p["accepted"]:
-                said: tuple[Any, ...] = ("refused",)
-                text = (f"{self.parent} will not sell as a "
-                        f"{STRUCTURE_WORDS[self.s.bidders[b].structure]} (or its government "
-                        f"has refused that licence), so it does not bargain with {name}.")
+            if p["unmet"]:
+                said: tuple[Any, ...] = ("unmet", str(p["unmet"]))
+                why = "; ".join(f"{self.instrument(i)}: {'; '.join(r)}"
+                                for i, r in p["unmet"])
+                text = (f"{name}'s terms would not satisfy the law ({why}), so "
+                        f"{self.parent} does not bargain with it.")
+            elif not p["accepted"]:
+                said = ("refused",)
+                text = (f"{self.parent} will not sell {name} those terms (or its "
+                        f"government has refused that licence), so it does not bargain "
+                        f"with {name}.")
             elif p["meets_day"] is None:
                 said = ("apart",)
                 text = (f"{name} offers {_money(p['offer_bn'])} against {self.parent}'s ask "
@@ -224,10 +256,15 @@ class _Narrator:
                         f"no deal in sight.")
             elif p["meets_day"] > day + 1e-9:
                 said = ("meet", round(p["meets_day"], 1), round(p["meets_price_bn"], 1))
+                expect = d.get("expected_day", d["deadline_day"])
+                toward = (f"the threat in force ({self.date(d['deadline_day'])})"
+                          if expect - d["deadline_day"] < 0.5 else
+                          f"the threat due {self.date(d['deadline_day'])}, which they expect "
+                          f"to be pushed to about {self.date(expect)}")
                 text = (f"{name} offers {_money(p['offer_bn'])} against {self.parent}'s ask "
-                        f"of {_money(p['demand_bn'])}; conceding toward the threat in "
-                        f"force ({self.date(d['deadline_day'])}), they are on course to meet "
-                        f"on {self.date(p['meets_day'])} at {_money(p['meets_price_bn'])}.")
+                        f"of {_money(p['demand_bn'])}; conceding toward {toward}, they are "
+                        f"on course to meet on {self.date(p['meets_day'])} at "
+                        f"{_money(p['meets_price_bn'])}.")
             else:
                 continue  # they meet at once: the crossing itself is told next
             if self.said.get(b) != said:
@@ -255,7 +292,10 @@ class _Narrator:
         b = self.s.bidders[d["bidder"]]
         self.signed, self.price = d["bidder"], d["price_bn"]
         self.said.clear()
-        deal = f"a {STRUCTURE_WORDS[b.structure]} at {_money(d['price_bn'])}"
+        stake, tech = d.get("parent_stake", 0.0), d.get("technology", 0)
+        deal = f"{self.terms(stake, tech)} at {_money(d['price_bn'])}" + (
+            f" per 100% ({_money(d['price_bn'] * (1 - stake))} for the stake sold)"
+            if stake > 0 else "")
         if d.get("by_trustee"):
             return [f"The trustee sells to {b.name}: {deal}; the deal goes to the approvals."]
         if not d["bargained"]:
@@ -284,8 +324,37 @@ class _Narrator:
                        "security terms")
         return [f"{self.committee} {verdict}."]
 
+    def _on_mitigation_round(self, day: float, d: dict[str, Any]) -> list[str]:
+        wants = ", ".join(TERM_WORDS[t] for t in d["asks"]) or "further security commitments"
+        return [f"Mitigation talks, round {d['round']}: {self.committee} asks for {wants}."]
+
     def _on_mitigation_agreed(self, day: float, d: dict[str, Any]) -> list[str]:
-        return ["The parties accept the mitigation terms; the deal counts as cleared."]
+        got = ", ".join(TERM_WORDS[t] for t in d.get("terms", [])) or "the commitments asked"
+        return [f"The parties accept ({got}); the deal counts as cleared."]
+
+    def _on_mitigation_countered(self, day: float, d: dict[str, Any]) -> list[str]:
+        if d["last"]:
+            return ["The parties counter once more, but that was the last round: "
+                    f"{self.committee} will recommend blocking."]
+        return ["The parties make a counter-offer; the talks go to another round."]
+
+    def _on_mitigation_refused(self, day: float, d: dict[str, Any]) -> list[str]:
+        return ["The parties refuse the committee's terms."]
+
+    def _on_withdrawn(self, day: float, d: dict[str, Any]) -> list[str]:
+        why = "rather than accept its terms" if d["refused"] else "rather than face a block"
+        return [f"The parties withdraw their filing {why} and prepare a new one with better "
+                f"terms (refiling {d['count']}, in {_days(d['days'])})."]
+
+    def _on_refiled(self, day: float, d: dict[str, Any]) -> list[str]:
+        return [f"The parties refile the {self.bidder(d['bidder'])} deal with improved "
+                f"terms: the review clock starts again."]
+
+    def _on_does_not_qualify(self, day: float, d: dict[str, Any]) -> list[str]:
+        why = "; ".join(f"{self.instrument(i)} requires otherwise: {'; '.join(r)}"
+                        for i, r in d["unmet"])
+        return [f"The approved {self.bidder(d['bidder'])} deal cannot close as the "
+                f"divestiture the law requires ({why}); it waits."]
 
     def _on_president_decides(self, day: float, d: dict[str, Any]) -> list[str]:
         rec = "a clearing" if d["recommendation"] == CLEAR else "a blocking"
@@ -454,8 +523,11 @@ class _Narrator:
         outcome = d["outcome"]
         if outcome == SALE:
             name = self.bidder(self.signed) if self.signed is not None else "the buyer"
+            stake = d.get("parent_stake", 0.0)
+            sold = (f", {_money(self.price * (1 - stake))} for the "
+                    f"{1 - stake:.1%} sold".replace(".0%", "%") if stake > 0 else "")
             return [f"The {name} deal closes: a sale valuing the business at "
-                    f"{_money(self.price)}."]
+                    f"{_money(self.price)}{sold}."]
         if outcome == SHUTDOWN:
             return ["The horizon is reached with the service still dark: a shutdown."]
         if outcome == ABANDONED:

@@ -45,9 +45,11 @@ class Outcome(NamedTuple):
     outcome: int  # SALE, SHUTDOWN, ABANDONED or UNRESOLVED
     day: float  # day of resolution (the horizon when unresolved: censored)
     winner: int  # bidder index, -1 when there is no sale
-    price_bn: float  # agreed price for 100% of the business, NaN without a sale
+    price_bn: float  # agreed price per 100% of the business, NaN without a sale
+    stake_price_bn: float  # price of the stake sold (price_bn x (1 - parent_stake))
     structure: int  # index into scenario.STRUCTURES, -1 without a sale
-    us_share: float  # share of the business outside the foreign parent after the sale
+    parent_stake: float  # share of the business the foreign parent keeps after the sale
+    technology: int  # index into scenario.TECHNOLOGIES, -1 without a sale
     state: int  # index into STATES: where an unresolved case stood (0 when resolved)
     days_dark: float  # days the service was dark (a ban in force), restored or not
     extensions: int  # deadline extensions granted
@@ -60,3 +62,5 @@ class Outcome(NamedTuple):
     agreement_day: float  # day the last deal was reached by bargaining, NaN if none
     agreement_vs_deadline: float  # that day minus the deadline then in force
     deals_signed: int  # deals signed (a failed one lets the parent sign another)
+    refilings: int  # times the parties withdrew and refiled
+    mitigation_rounds: int  # rounds of mitigation talks

@@ -3,7 +3,7 @@
 Columns, not rows of objects, so a million replications stay small and every statistic is
 one vectorised expression. ``input.<key>`` columns keep what each replication drew, so
 later analysis can ask which inputs lead to shutdown. In ``replications.csv`` the codes are
-spelled out: outcome, winner, structure and state (where an unresolved run stood at the
+spelled out: outcome, winner, structure, technology and state (where an unresolved run stood at the
 horizon; empty for a resolved one) by name.
 """
 
@@ -19,15 +19,17 @@ import numpy as np
 
 from sim.files import atomic_write_text
 from sim.outcome import OUTCOMES, STATES, Outcome
-from sim.scenario import STRUCTURES, DueDate, Scenario
+from sim.scenario import STRUCTURES, TECHNOLOGIES, DueDate, Scenario
 
 DTYPES: dict[str, type] = {
     "outcome": np.int8, "day": np.float64, "winner": np.int16, "price_bn": np.float64,
-    "structure": np.int8, "us_share": np.float64, "state": np.int8,
+    "stake_price_bn": np.float64, "structure": np.int8, "parent_stake": np.float64,
+    "technology": np.int8, "state": np.int8,
     "days_dark": np.float64, "extensions": np.int16, "forbearances": np.int16,
     "injunction": np.bool_, "suits": np.int16, "regime_change": np.bool_,
     "phases": np.int8, "home_approved": np.int8, "agreement_day": np.float64,
-    "agreement_vs_deadline": np.float64, "deals_signed": np.int8,
+    "agreement_vs_deadline": np.float64, "deals_signed": np.int8, "refilings": np.int8,
+    "mitigation_rounds": np.int8,
 }
 assert tuple(DTYPES) == Outcome._fields
 INPUT_PREFIX = "input."
@@ -69,9 +71,10 @@ class Results:
         outcome = np.array(OUTCOMES)[self["outcome"]]
         winner = np.array([*bidder_names, ""], dtype=object)[self["winner"]]
         structure = np.array([*STRUCTURES, ""], dtype=object)[self["structure"]]
+        technology = np.array([*TECHNOLOGIES, ""], dtype=object)[self["technology"]]
         state = np.array(STATES, dtype=object)[self["state"]]  # STATES[0] is "": resolved
         spelled = {"outcome": outcome, "winner": winner, "structure": structure,
-                   "state": state}
+                   "technology": technology, "state": state}
         cols = [spelled.get(n, self.columns[n]) for n in names]
         formatted = [c.astype(int).astype(str) if c.dtype == np.bool_
                      else np.char.mod("%.10g", c) if c.dtype.kind == "f" else c.astype(str)

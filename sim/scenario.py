@@ -39,6 +39,16 @@ from sim.limits import MAX_BIDDERS, MAX_DEADLINES, MAX_FILE_BYTES, MAX_HORIZON_D
 
 Structure = Literal["full_acquisition", "majority", "minority_partnership"]
 STRUCTURES: tuple[Structure, ...] = typing.get_args(Structure)
+# What happens to the core technology (the recommendation algorithm), most sold first:
+# sold to the buyers; licensed to them, who run their copy; left behind while they build
+# their own; kept and run by the parent for the business (an operational tie).
+Technology = Literal["transferred", "licensed", "rebuilt", "retained"]
+TECHNOLOGIES: tuple[Technology, ...] = typing.get_args(Technology)
+
+
+def structure_of(parent_stake: float) -> int:
+    """The structure a stake left with the parent makes (an index into ``STRUCTURES``)."""
+    return 0 if parent_stake <= 0 else 1 if parent_stake < 0.5 else 2
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=60)]
 
@@ -151,6 +161,26 @@ class Court(Block):
         return self
 
 
+class Qualifying(Block):
+    """What the instrument accepts as a divestiture that resolves it (2024 Act: the foreign
+    adversary under 20% and no operational tie on the algorithm; a section 721 order: no
+    interest retained; a UK final order: at least 86% sold)."""
+
+    max_parent_stake: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
+    technology: Annotated[list[Technology], Field(min_length=1)] = list(TECHNOLOGIES)
+
+    def failures(self, parent_stake: float, technology: int) -> list[str]:
+        """Why a deal with these terms does not qualify (empty: it does)."""
+        why = []
+        most = self.max_parent_stake
+        if parent_stake > most + 1e-12:
+            why.append(f"the parent would keep {parent_stake:.1%} (at most {most:.1%} allowed)")
+        if TECHNOLOGIES[technology] not in self.technology:
+            why.append(f"the algorithm would be {TECHNOLOGIES[technology]} (allowed: "
+                       f"{', '.join(self.technology)})")
+        return why
+
+
 class Instrument(Block):
     """An order, a law or a contract date, whose expiry does what the instrument does."""
 
@@ -162,6 +192,7 @@ class Instrument(Block):
     tiers: Annotated[list[Tier], Field(max_length=5)] = []
     enforcement: Enforcement = Enforcement()
     court: Court | None = None  # None: the scenario's court
+    qualifying: Qualifying = Qualifying()
 
     @model_validator(mode="after")
     def _tiers(self) -> Instrument:
@@ -185,7 +216,41 @@ class Parent(Block):
     aspiration_multiple: Exponent = 1.5
     concession_exponent: Exponent = 1.0
     accepts: dict[Structure, Probability] = {}
+    accepts_technology: dict[Technology, Probability] = {}
     follows_home_government: Probability = 0.0  # copula correlation with the stance
+    threat_discount: Probability = 0.0  # walk-away lowered by this share as the threat nears
+    delay_cost_per_year: Probability = 0.0  # value lost per year under a live threat
+
+
+class Terms(Block):
+    """What a deal gives: the stake the parent keeps, the technology, governance, security."""
+
+    parent_stake: Share | None = None  # None: 0 for a full acquisition, else required
+    technology: Technology = "transferred"
+    board_seats: Share | None = None  # the buyers' and independents' share; None: their stake
+    data_localisation: bool = False
+    source_code_review: bool = False
+    trusted_partner: bool = False
+
+
+class Refiling(Block):
+    """Withdraw and refile (31 CFR 800.509): instead of taking a block or a refused
+    mitigation, the parties may withdraw and file again with better terms."""
+
+    probability: Probability = 0.0  # chance per cycle
+    max: Annotated[int, Field(ge=0, le=10)] = 3
+    days: Days = 30.0  # from withdrawal to the new filing
+    improvement: Share = 0.0  # added to the committee's assessment by each refiling
+
+
+class Join(Block):
+    """A bidder that may join another's bid (a consortium) instead of bidding alone."""
+
+    bidder: Name  # whose bid it joins
+    probability: Probability = 1.0
+    day: Days = 0.0  # days from the start
+    stake: Share = 0.0  # of the business it takes: the parent keeps that much less
+    assurance: Share = 0.0  # added to the lead's security assurance
 
 
 class Bidder(Block):
@@ -193,23 +258,44 @@ class Bidder(Block):
     arrives_day: Days = 0.0
     withdraws_day: PositiveDays | None = None
     structure: Structure = "full_acquisition"
-    us_share: Share = 1.0
-    valuation_bn: Money | None = None  # required unless agreed_at_start
+    terms: Terms = Terms()
+    valuation_bn: Money | None = None  # per 100%, with control and the algorithm
+    minority_value: Probability = 1.0  # value per 100% of a minority stake, as a share
+    technology_value: dict[Technology, Probability] = {}  # value kept without the algorithm
     opening_fraction: Probability = 0.7
     concession_exponent: Exponent = 1.0
     security_assurance: Probability = 0.5
     mitigation_acceptance_probability: Probability = 1.0
+    mitigation_counter_probability: Probability = 0.0
+    refile: Refiling = Refiling()
+    joins: Join | None = None
     needs_export_licence: bool = False
     agreed_at_start: bool = False
-    agreed_price_bn: Money | None = None
+    agreed_price_bn: Money | None = None  # per 100%
 
     @model_validator(mode="after")
     def _agreed_price(self) -> Bidder:
         if self.agreed_at_start and self.agreed_price_bn is None:
             _fail(("agreed_price_bn",), "required when agreed_at_start is true")
-        if not self.agreed_at_start and self.valuation_bn is None:
+        if not self.agreed_at_start and self.valuation_bn is None and self.joins is None:
             _fail(("valuation_bn",), "required for a bidder that bargains "
                                      "(one with agreed_at_start: true needs agreed_price_bn)")
+        stake = self.terms.parent_stake
+        if stake is None and self.structure != "full_acquisition":
+            _fail(("terms", "parent_stake"), f"required for a {self.structure} (the share "
+                  "of the business the parent keeps)")
+        if stake is not None:
+            low, high = stake.support()
+            if not {"full_acquisition": high <= 0, "majority": high < 0.5,
+                    "minority_partnership": low >= 0.5}[self.structure]:
+                _fail(("terms", "parent_stake"), f"ranges over [{low:g}, {high:g}], which "
+                      f"does not make a {self.structure} (allowed: 0 for full_acquisition, "
+                      "below 0.5 for majority, 0.5 or more for minority_partnership)")
+        accept = self.mitigation_acceptance_probability.support()[1]
+        counter = self.mitigation_counter_probability.support()[1]
+        if accept + counter > 1 + 1e-9:
+            _fail(("mitigation_counter_probability",), f"with the acceptance chance can "
+                  f"reach {accept + counter:g} (allowed: at most 1 together)")
         return self
 
 
@@ -219,7 +305,22 @@ class HomeGovernment(Block):
     name: Name = "home government"
     approval_probability: Probability = 1.0
     approval_by_structure: dict[Structure, Probability] = {}
+    approval_by_technology: dict[Technology, Probability] = {}  # eases: the higher chance
     decision_days: Days = 0.0
+
+
+class Assessment(Block):
+    """How the committee reads a deal's terms: each present term adds its credit to the
+    buyer's security assurance; the stake the parent keeps and an algorithm not sold
+    take theirs away."""
+
+    data_localisation: Share = 0.0
+    source_code_review: Share = 0.0
+    trusted_partner: Share = 0.0
+    board_seats: Share = 0.0  # per unit of the board held outside the parent
+    parent_stake: Share = 0.0  # per unit kept by the parent
+    licensed: Share = 0.0  # the algorithm only licensed
+    retained: Share = 0.0  # the algorithm kept and run by the parent
 
 
 class Committee(Block):
@@ -231,7 +332,9 @@ class Committee(Block):
     extension_days: PositiveDays = 15.0
     clear_threshold: Probability = 0.7
     mitigation_threshold: Probability = 0.4
-    mitigation_days: Days = 14.0
+    mitigation_days: Days = 14.0  # per round
+    max_mitigation_rounds: Annotated[int, Field(ge=1, le=10)] = 1
+    assessment: Assessment = Assessment()
 
     @model_validator(mode="after")
     def _thresholds(self) -> Committee:
@@ -416,6 +519,17 @@ class Scenario(Block):
             if b.needs_export_licence and self.home_government is None:
                 _fail(("bidders", i, "needs_export_licence"),
                       "needs a home_government block to decide the licence")
+        for i, b in enumerate(self.bidders):
+            if b.joins is None:
+                continue
+            lead = next((x for x in self.bidders if x.name == b.joins.bidder), None)
+            others = ", ".join(x.name for x in self.bidders if x.name != b.name) or "none"
+            if lead is None or lead is b:
+                _fail(("bidders", i, "joins", "bidder"), f"{b.joins.bidder!r} is not another "
+                      f"bidder (allowed: {others})")
+            if lead.joins is not None or b.agreed_at_start:
+                _fail(("bidders", i, "joins", "bidder"), "a bidder that joins another must "
+                      "bid alone until it does, and may not join one that itself joins")
         if sum(b.agreed_at_start for b in self.bidders) > 1:
             _fail(("bidders",), "at most one bidder can have agreed_at_start: true")
         return self
@@ -880,6 +994,8 @@ V1_KEYS = {
                                   "lapse)",
     ("instruments", "extension"): "extensions are now enforcement.extend (a chance by the "
                                   "deal's stage), extension_days and max_extensions",
+    ("bidders", "us_share"): "the buyers' share is now terms.parent_stake, the stake the "
+                             "parent keeps (1 - us_share)",
     ("instruments", "enforcement_probability"): "not enforcing is now enforcement.lapse and "
                                                 "enforcement.forbear, by the deal's stage",
 }
@@ -899,7 +1015,7 @@ def _describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
         loc = loc + tuple(int(p) if p.isdigit() else p for p in ctx["at"].split("."))
         message = ctx["message"]
     elif kind == "extra_forbidden" and (moved := _v1_key(loc)):
-        message = f"a model v1 key: {moved} (see docs/scenario-format.md, 'From v1')"
+        message = f"a key of an earlier model: {moved} (see docs/scenario-format.md, 'From v1')"
     elif kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         allowed = ", ".join(model.model_fields) if model else "see docs/scenario-format.md"

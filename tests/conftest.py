@@ -59,7 +59,7 @@ parent:
 bidders:
   - name: Oracle
     structure: minority_partnership
-    us_share: 0.2
+    terms: {parent_stake: 0.8}
     valuation_bn: {dist: triangular, low: 15, mode: 20, high: 30}
     agreed_at_start: true
     agreed_price_bn: 20
@@ -128,6 +128,7 @@ instruments:
       trustee_probability: 0.6
       trustee_days: {dist: uniform, low: 20, high: 90}
       trustee_floor: 0.6
+    qualifying: {max_parent_stake: 0, technology: [transferred, rebuilt]}
     court:
       plaintiffs: [{name: ByteDance, sue_probability: 0.5, files_day: 10}]
       ruling_days: 30
@@ -147,15 +148,20 @@ parent:
   reservation_bn: {dist: lognormal, median: 22, sigma: 0.25}
   concession_exponent: 0.4
   accepts: {full_acquisition: 0.4, majority: 0.7}
+  accepts_technology: {transferred: 0.6}
   follows_home_government: 0.6
+  threat_discount: 0.2
+  delay_cost_per_year: 0.1
 bidders:
   - name: Oracle
     agreed_at_start: true
     agreed_price_bn: 20
     structure: minority_partnership
-    us_share: 0.2
-    security_assurance: {dist: beta, mean: 0.55, sd: 0.15}
-    mitigation_acceptance_probability: 0.7
+    terms: {parent_stake: 0.8, technology: retained, trusted_partner: true}
+    security_assurance: {dist: beta, mean: 0.5, sd: 0.15}
+    mitigation_acceptance_probability: 0.5
+    mitigation_counter_probability: 0.3
+    refile: {probability: 0.5, max: 2, days: {dist: uniform, low: 10, high: 30}, improvement: 0.1}
     needs_export_licence: true
   - name: Microsoft
     arrives_day: {dist: uniform, low: 7, high: 60}
@@ -167,18 +173,24 @@ bidders:
   - name: Walmart
     arrives_day: {dist: uniform, low: 30, high: 200}
     structure: majority
-    us_share: 0.6
+    terms: {parent_stake: 0.4, technology: licensed}
     valuation_bn: {dist: uniform, low: 12, high: 28}
+    minority_value: 0.8
+    technology_value: {licensed: 0.9}
+    joins: {bidder: Oracle, probability: 0.4, day: {dist: uniform, low: 5, high: 40}, stake: 0.075, assurance: 0.05}
 home_government:
   name: China
   approval_probability: 0.5
   approval_by_structure: {full_acquisition: 0.25}
+  approval_by_technology: {retained: 0.8}
   decision_days: {dist: triangular, low: 14, mode: 42, high: 90}
 committee:
   review_days: {dist: uniform, low: 3, high: 10}
   investigation_probability: 0.5
   investigation_days: {dist: uniform, low: 10, high: 45}
   extension_probability: 0.3
+  max_mitigation_rounds: 3
+  assessment: {data_localisation: 0.05, source_code_review: 0.05, trusted_partner: 0.05, parent_stake: 0.1}
 president:
   decision_days: {dist: uniform, low: 1, high: 15}
   on_clear: {block: 0.05, nothing: 0.05, in_concept: 0.3}

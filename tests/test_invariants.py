@@ -72,7 +72,11 @@ def test_rows_are_consistent(realistic_results):
     np.testing.assert_array_equal(sale, w >= 0)
     np.testing.assert_array_equal(sale, ~np.isnan(price))
     np.testing.assert_array_equal(sale, res["structure"] >= 0)
-    np.testing.assert_array_equal(sale, ~np.isnan(res["us_share"]))
+    np.testing.assert_array_equal(sale, ~np.isnan(res["parent_stake"]))
+    np.testing.assert_array_equal(sale, res["technology"] >= 0)
+    # the stake's price is the price per 100% times the share sold
+    np.testing.assert_allclose(res["stake_price_bn"][sale],
+                               price[sale] * (1 - res["parent_stake"][sale]))
     np.testing.assert_array_equal(unres, res["state"] > 0)  # a state only when open
     assert np.all(w < len(s.bidders))
     np.testing.assert_array_equal(unres, d == s.horizon_days)
@@ -82,7 +86,7 @@ def test_rows_are_consistent(realistic_results):
     for i, b in enumerate(s.bidders):
         won = w == i
         assert np.all(res["structure"][won] == STRUCTURES.index(b.structure))
-    np.testing.assert_array_equal(res["us_share"][w == 0], 0.2)
+    np.testing.assert_array_equal(res["parent_stake"][w == 0], 0.8)
     # a sale needs a signed deal that went through at least the review
     assert np.all(res["deals_signed"][sale] >= 1)
     assert np.all(res["phases"][sale] >= 1)

@@ -471,6 +471,7 @@ def test_no_deal_for_a_structure_already_refused():
           - {{name: A, agreed_at_start: true, agreed_price_bn: 12, needs_export_licence: true}}
           - {{name: B, arrives_day: 10, valuation_bn: 100, needs_export_licence: true}}
           - {{name: C, arrives_day: 10, valuation_bn: 50, structure: majority,
+              terms: {{parent_stake: 0.3}},
               needs_export_licence: true}}
         home_government:
           approval_probability: 0.6

@@ -28,8 +28,9 @@ def results(outcome: list[int], **given: Any) -> Results:
     """Results with the given columns; every other column is what a run without the
     event would hold (no winner, no price, state "" when resolved, no dark day...)."""
     n = len(outcome)
-    blank = {"winner": -1, "structure": -1, "home_approved": -1, "price_bn": np.nan,
-             "us_share": np.nan, "agreement_day": np.nan, "agreement_vs_deadline": np.nan}
+    blank = {"winner": -1, "structure": -1, "technology": -1, "home_approved": -1,
+             "price_bn": np.nan, "stake_price_bn": np.nan, "parent_stake": np.nan,
+             "agreement_day": np.nan, "agreement_vs_deadline": np.nan}
     columns = {name: np.full(n, blank.get(name, 0), dtype=dtype)
                for name, dtype in DTYPES.items()}
     columns["outcome"] = np.asarray(outcome, dtype=np.int8)
@@ -85,10 +86,12 @@ def test_dtypes_follow_the_outcome_row() -> None:
 
 
 def test_rows_become_typed_columns() -> None:
-    row = dict(outcome=UNRESOLVED, day=HORIZON, winner=-1, price_bn=np.nan, structure=-1,
-               us_share=np.nan, state=ENJOINED, days_dark=0.6, extensions=1, forbearances=2,
+    row = dict(outcome=UNRESOLVED, day=HORIZON, winner=-1, price_bn=np.nan,
+               stake_price_bn=np.nan, structure=-1, parent_stake=np.nan, technology=-1,
+               state=ENJOINED, days_dark=0.6, extensions=1, forbearances=2,
                injunction=True, suits=3, regime_change=True, phases=1, home_approved=-1,
-               agreement_day=np.nan, agreement_vs_deadline=np.nan, deals_signed=0)
+               agreement_day=np.nan, agreement_vs_deadline=np.nan, deals_signed=0,
+               refilings=2, mitigation_rounds=3)
     r = Results.from_rows([Outcome(**row)], {})
     for name, value in row.items():
         assert r[name].dtype == DTYPES[name], name

@@ -94,7 +94,8 @@ CASES = {
         edit("  reservation_bn: 10", "  reservation_bn: 10\n  reserve: 5"), 11,
         "parent.reserve",
         ["unknown key", "(allowed: name, reservation_bn, aspiration_multiple, "
-         "concession_exponent, accepts, follows_home_government)"]),
+         "concession_exponent, accepts, accepts_technology, follows_home_government, "
+         "threat_discount, delay_cost_per_year)"]),
     "unknown key in a list item": (
         edit("    valuation_bn: 12", "    valuation_bn: 12\n    arrives: 3"), 14,
         "bidders[0].arrives", ["unknown key", "arrives_day", "withdraws_day"]),
@@ -302,24 +303,24 @@ CASES = {
     # --- model v1's keys: each named as such, with what replaced it -------------------
     "v1 deadlines": (
         BASE + "deadlines: []\n", 16, "deadlines",
-        ["a model v1 key", "deadlines are now instruments", "'From v1'"]),
+        ["a key of an earlier model", "deadlines are now instruments", "'From v1'"]),
     "v1 court.sue_probability": (
         BASE + "court:\n  sue_probability: 0.5\n", 17, "court.sue_probability",
-        ["a model v1 key", "court.plaintiffs"]),
+        ["a key of an earlier model", "court.plaintiffs"]),
     "v1 court.sue_probability in an instrument": (
         edit("    date: 2021-03-01", "    date: 2021-03-01\n    court: {sue_probability: 0.5}"),
-        8, "instruments[0].court.sue_probability", ["a model v1 key", "plaintiffs"]),
+        8, "instruments[0].court.sue_probability", ["a key of an earlier model", "plaintiffs"]),
     "v1 court.injunction_days": (
         BASE + "court:\n  injunction_days: 30\n", 17, "court.injunction_days",
-        ["a model v1 key", "until an appeal reverses it"]),
+        ["a key of an earlier model", "until an appeal reverses it"]),
     "v1 president.follows_recommendation_probability": (
         BASE + "president:\n  follows_recommendation_probability: 0.9\n", 17,
         "president.follows_recommendation_probability",
-        ["a model v1 key", "president.on_clear and on_block"]),
+        ["a key of an earlier model", "president.on_clear and on_block"]),
     "v1 on_expiry in an instrument": (
         edit("    date: 2021-03-01", "    date: 2021-03-01\n    on_expiry: ban"), 8,
         "instruments[0].on_expiry",
-        ["a model v1 key", "the instrument's kind", "From v1"]),
+        ["a key of an earlier model", "the instrument's kind", "From v1"]),
 }
 
 
@@ -356,7 +357,7 @@ bidders:
 president: {follows_recommendation_probability: 0.9}
 """
     message = error(v1)
-    assert re.match(rf"{SRC}:\d+: [a-z_.]+: a model v1 key: ", message), message
+    assert re.match(rf"{SRC}:\d+: [a-z_.]+: a key of an earlier model: ", message), message
     assert "(see docs/scenario-format.md, 'From v1')" in message
 
 

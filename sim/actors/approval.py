@@ -1,5 +1,5 @@
-"""A signed deal's path to closing: review, mitigation, the head of state, the licence,
-closing.
+"""A signed deal's path to closing: review, mitigation talks, withdraw-and-refile, the
+head of state, the licence, the instruments' test, closing.
 
 A refusal on the way kills the deal (``Deal.fail_signed``) and sends the parent back to
 the other bidders; for a pending transaction a block means it is abandoned within
@@ -16,7 +16,7 @@ import simpy
 from sim.actors import committee, home_government, president
 from sim.actors.bidder import BidderTerms
 from sim.actors.deal import APPROVED, CLOSING, IN_CONCEPT, NONE, UNDER_REVIEW, Deal, Signed
-from sim.outcome import ABANDONED, CLEAR, MITIGATE, NOTHING, REFUSE, SALE
+from sim.outcome import ABANDONED, BLOCK, CLEAR, MITIGATE, NOTHING, REFUSE, SALE
 from sim.outcome import IN_CONCEPT as CONCEPT
 
 
@@ -27,14 +27,9 @@ def approval(deal: Deal, bidder: BidderTerms,
                if bidder.needs_licence else None)
     try:
         deal.set_stage(signed, UNDER_REVIEW)
-        recommendation = yield from committee.review(deal, bidder)
-        if recommendation == MITIGATE:
-            yield env.timeout(deal.take("committee.mitigation_days"))
-            if deal.take(f"{bidder.key}.draw.mitigation") >= bidder.mitigation_acceptance:
-                deal.fail_signed("mitigation terms refused", signed)
-                return
-            deal.log("mitigation_agreed", bidder=bidder.index)
-            recommendation = CLEAR
+        recommendation = yield from _filings(deal, bidder, signed)
+        if recommendation is None:
+            return
         decision = yield from president.decide(deal, bidder, recommendation)
         if decision == REFUSE:
             yield from _blocked(deal, bidder, signed)
@@ -55,12 +50,61 @@ def approval(deal: Deal, bidder: BidderTerms,
         deal.set_stage(signed, APPROVED)
         if licence is not None:
             yield licence  # a refusal interrupts this process through fail_signed
+        yield from _until_it_qualifies(deal, bidder, signed)
         deal.set_stage(signed, CLOSING)
         deal.log("closing_starts", bidder=bidder.index)
         yield env.timeout(deal.take("closing.days"))
         deal.end(SALE)
     except simpy.Interrupt:
         return
+
+
+def _filings(deal: Deal, bidder: BidderTerms,
+             signed: Signed) -> Generator[simpy.Event, object, int | None]:
+    """Review (and mitigation) until a recommendation goes to the head of state. Instead of
+    taking a block, or after refusing the committee's terms, the parties may withdraw and
+    refile with better terms (``refile``: a chance per cycle, a cap, the days between);
+    a refusal they do not refile after kills the deal (None)."""
+    env, v = deal.env, deal.values
+    refiled = 0
+    while True:
+        recommendation = yield from committee.review(deal, bidder)
+        answer = None
+        if recommendation == MITIGATE:
+            answer = yield from committee.mitigate(deal, bidder)
+            recommendation = CLEAR if answer == committee.ACCEPTED else BLOCK
+        if recommendation == CLEAR:
+            return recommendation
+        if refiled < bidder.max_refilings \
+                and deal.take(f"{bidder.key}.draw.refile") < bidder.refile_probability:
+            refiled += 1
+            deal.refilings += 1
+            days = deal.take(f"{bidder.key}.refile.days")
+            deal.log("withdrawn", bidder=bidder.index, count=refiled, days=days,
+                     refused=answer == committee.REFUSED)
+            yield env.timeout(days)
+            deal.packages[bidder.index].extra += v[f"{bidder.key}.refile.improvement"]
+            deal.log("refiled", bidder=bidder.index, count=refiled)
+            continue
+        if answer == committee.REFUSED:
+            deal.fail_signed("mitigation terms refused", signed)
+            return None
+        return recommendation
+
+
+def _until_it_qualifies(deal: Deal, bidder: BidderTerms,
+                        signed: Signed) -> Generator[simpy.Event, object, None]:
+    """An approved deal closes only if it meets the test of every instrument still in
+    force (``qualifying``): one that does not waits, stalled, until those lapse or go."""
+    unmet = deal.unmet(bidder.index)
+    while unmet:
+        signed.stalled = True
+        deal.log("does_not_qualify", bidder=bidder.index,
+                 unmet=[(i, why) for i, why in unmet])
+        while deal.unmet(bidder.index) == unmet:
+            yield deal.instruments_moved()
+        unmet = deal.unmet(bidder.index)
+    signed.stalled = False
 
 
 def _blocked(deal: Deal, bidder: BidderTerms,

@@ -61,7 +61,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
     def decide(in_force: bool) -> None:
         """One look: extend, forbear, lapse, or enforce (``in_force``: leave it in force)."""
         nonlocal granted, total, forborne
-        stage = deal.stage
+        stage = deal.stage_for(tier.instrument)
         extend = 0.0
         if granted < max_extensions and total < max_total:
             extend = chance(v, f"{p}.extend", stage) * v[f"{p}.extension_decay"] ** granted
@@ -70,6 +70,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
         if u < extend:
             days = min(deal.take(f"{p}.extension_days"), max_total - total)
             granted, total = granted + 1, total + days
+            tier.granted = granted if granted < max_extensions and total < max_total else -1
             deal.extensions += 1
             tier.status, tier.due = PENDING, env.now + days
             deal.log("deadline_extended", tier=tier.index, days=days, stage=stage,
@@ -78,6 +79,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             deal.poke()
         elif u < extend + forbear:
             forborne += 1
+            tier.can_forbear = forborne < max_forbearances
             _forbear(deal, tier, forborne, lifted=in_force)
         elif u < extend + forbear + lapse:
             _lapse(deal, tier, lifted=in_force)
@@ -90,8 +92,9 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             continue
         if regime != deal.regimes:  # a new regime keeps its own count of forbearances
             regime, forborne = deal.regimes, 0
+            tier.can_forbear = max_forbearances > 0
         if tier.status in BITING:
-            if tier.hold and deal.stage in (APPROVED, CLOSING):
+            if tier.hold and deal.stage_for(tier.instrument) in (APPROVED, CLOSING):
                 tier.status = HELD  # not enforced against an approved deal: suspended
                 deal.log("enforcement_suspended", tier=tier.index, stage=deal.stage)
                 deal.update_service()
@@ -113,7 +116,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             yield _sleep(deal, tier)
             continue
         if tier.status == HELD:
-            if deal.stage in (APPROVED, CLOSING):
+            if deal.stage_for(tier.instrument) in (APPROVED, CLOSING):
                 yield _sleep(deal, tier)
                 continue
             tier.status, tier.due = PENDING, env.now  # the deal it waited for failed
@@ -121,7 +124,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             tier.recheck = False
             yield _sleep(deal, tier, tier.due)
             continue
-        if tier.hold and deal.stage in (APPROVED, CLOSING):
+        if tier.hold and deal.stage_for(tier.instrument) in (APPROVED, CLOSING):
             tier.status = HELD
             deal.log("enforcement_held", tier=tier.index, stage=deal.stage)
             continue

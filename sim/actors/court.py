@@ -71,7 +71,8 @@ def _end_instrument(deal: Deal, instrument: int, status: str) -> None:
 def _held(deal: Deal, instrument: int) -> bool:
     """Every live tier is held (or would be) for an approved deal: nothing to sue against."""
     live = [t for t in deal.tiers if t.instrument == instrument and t.status not in ENDED]
-    return bool(live) and deal.stage in (APPROVED, CLOSING) and all(t.hold for t in live)
+    return (bool(live) and deal.stage_for(instrument) in (APPROVED, CLOSING)
+            and all(t.hold for t in live))
 
 
 def _ruling_day(deal: Deal, s: SuitTerms, filed: float) -> float:

@@ -15,6 +15,7 @@ from typing import Any
 import simpy
 
 from sim.outcome import ABANDONED, SALE, SHUTDOWN, STATES, UNRESOLVED
+from sim.scenario import Qualifying, structure_of
 
 # A tier's status; the last group are for good.
 PENDING, FORBORNE, HELD, ENFORCED, TRUSTEE, PENALTIES = (
@@ -26,6 +27,25 @@ BITING = frozenset({ENFORCED, TRUSTEE, PENALTIES})
 NONE, NEGOTIATING, SIGNED, UNDER_REVIEW, IN_CONCEPT, APPROVED, CLOSING = (
     "none", "negotiating", "signed", "under_review", "approved_in_concept", "approved",
     "closing")
+
+
+@dataclass(slots=True)
+class Package:
+    """The terms on the table with one bidder; mitigation, refiling and a partner joining
+    change them during a run."""
+
+    parent_stake: float
+    technology: int  # index into scenario.TECHNOLOGIES
+    board_seats: float
+    data_localisation: bool
+    source_code_review: bool
+    trusted_partner: bool
+    extra: float = 0.0  # assurance added on the way (mitigation, refiling, partners)
+    partners: list[int] = field(default_factory=list)
+
+    @property
+    def structure(self) -> int:
+        return structure_of(self.parent_stake)
 
 
 @dataclass(slots=True)
@@ -58,6 +78,10 @@ class Tier:
     recheck: bool = False  # woken to look again at a biting instrument (politics)
     ready: float = math.inf  # a trustee sells from this day
     selling: bool = False  # the trustee is selling
+    extension_mean: float = 0.0  # mean days of an extension, for the parties' expectation
+    forbearance_mean: float = 0.0
+    granted: int = 0  # extensions granted so far (-1: no more can be)
+    can_forbear: bool = True
 
 
 @dataclass(slots=True)
@@ -76,7 +100,10 @@ class Deal:
     negotiator: simpy.Process | None = None
     ended: simpy.Event | None = None
     taken: dict[str, int] = field(default_factory=dict)  # occurrences used, by key
-    refused: set[int] = field(default_factory=set)  # structures whose licence was refused
+    refused_up_to: float = -1.0  # every licence this easy or harder has been refused
+    packages: list[Package] = field(default_factory=list)  # by bidder
+    tests: list[Qualifying] = field(default_factory=list)  # by instrument
+    _instruments_moved: simpy.Event | None = None
     blocked: tuple[int, float] | None = None  # last deal blocked: (bidder, price)
     events: list[bool] = field(default_factory=list)  # political events that happened
     regimes: int = 0  # regime changes so far: each starts its own count of forbearances
@@ -99,6 +126,9 @@ class Deal:
     agreement_day: float = math.nan
     agreement_vs_deadline: float = math.nan
     deals_signed: int = 0
+    refilings: int = 0
+    mitigation_rounds: int = 0
+    mitigation_cap: int = 1  # committee.max_mitigation_rounds
 
     def log(self, kind: str, **data: Any) -> None:
         """Record an event for narration; a no-op unless tracing (costs one test)."""
@@ -124,6 +154,30 @@ class Deal:
         if self.signed is not None:
             return self.signed.stage
         return NEGOTIATING if self.talks else NONE
+
+    def stage_for(self, instrument: int) -> str:
+        """The stage as one instrument's authority sees it: a deal that fails the
+        instrument's test is no deal for it (the parties are still negotiating)."""
+        signed = self.signed
+        if signed is not None and self.failures(instrument, signed.bidder):
+            return NEGOTIATING
+        return self.stage
+
+    def failures(self, instrument: int, bidder: int) -> list[str]:
+        """Why the bidder's terms would not resolve this instrument (empty: they would)."""
+        p = self.packages[bidder]
+        return self.tests[instrument].failures(p.parent_stake, p.technology)
+
+    def unmet(self, bidder: int) -> list[tuple[int, list[str]]]:
+        """Every live instrument the bidder's terms would not resolve, with the reasons."""
+        live = {t.instrument for t in self.tiers if t.status not in ENDED}
+        return [(i, why) for i in sorted(live) if (why := self.failures(i, bidder))]
+
+    def instruments_moved(self) -> simpy.Event:
+        """An event that fires the next time an instrument changes (ends, bites, is enjoined)."""
+        if self._instruments_moved is None or self._instruments_moved.triggered:
+            self._instruments_moved = self.env.event()
+        return self._instruments_moved
 
     def moved(self) -> simpy.Event:
         """An event that fires the next time the deal's stage changes (or it fails)."""
@@ -174,6 +228,8 @@ class Deal:
 
     def update_service(self) -> None:
         """Recompute whether the service is dark after any change to a ban or a court."""
+        if self._instruments_moved is not None and not self._instruments_moved.triggered:
+            self._instruments_moved.succeed()
         dark = any(t.dark and t.status == ENFORCED and not self.enjoined[t.instrument]
                    for t in self.tiers)
         was = not math.isnan(self.dark_since)
@@ -205,6 +261,30 @@ class Deal:
     @property
     def pressure_day(self) -> float:
         return self.pressure()[1]
+
+    def expected_pressure(self) -> tuple[float, float]:
+        """(origin, day) the parties bargain toward: each live threat's due day plus the
+        days they expect the authority to add at its next look, given the deal's stage
+        (an extension or a forbearance, at their chances in force: Yildiz 2004, an
+        uncertain deadline weakens the deadline effect); one that bites is due at once."""
+        v = self.values
+        best = (0.0, math.inf)
+        for t in self.tiers:
+            if self.enjoined[t.instrument] or t.status in ENDED or t.status == HELD:
+                continue
+            day = self.env.now
+            if t.status not in BITING:
+                stage, p = self.stage_for(t.instrument), t.enforcement
+                extend = forbear = 0.0
+                if t.granted >= 0:
+                    extend = (v.get(f"{p}.extend.{stage}", v[f"{p}.extend.otherwise"])
+                              * v[f"{p}.extension_decay"] ** t.granted)
+                if t.can_forbear:
+                    forbear = v.get(f"{p}.forbear.{stage}", v[f"{p}.forbear.otherwise"])
+                day = t.due + extend * t.extension_mean + forbear * t.forbearance_mean
+            if day < best[1]:
+                best = (t.issued, day)
+        return best
 
     # -- bargaining ------------------------------------------------------------------
     def poke(self) -> None:
@@ -254,6 +334,7 @@ class Deal:
         self.outcome, self.end_day = outcome, self.env.now
         if outcome == SALE and self.signed is not None:
             self.winner, self.price_bn = self.signed.bidder, self.signed.price_bn
+            data["parent_stake"] = self.packages[self.winner].parent_stake
         self.log("end", outcome=outcome, **data)
         assert self.ended is not None
         self.ended.succeed()

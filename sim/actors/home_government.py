@@ -4,7 +4,7 @@ China's 28 August 2020 catalogue change put recommendation algorithms under expo
 licensing, so a deal that transfers them needs its approval. One stance per replication
 (a uniform drawn once) decides every request: a structure's licence is granted when the
 stance is below its approval chance, so a second request for the same structure gets the
-same answer, and a refusal holds for every structure no easier to license. The decision
+same answer, and a refusal holds for every deal no easier to license. The decision
 runs in parallel with the security review; a refusal kills the deal.
 """
 
@@ -16,7 +16,7 @@ import simpy
 
 from sim.actors.bidder import BidderTerms
 from sim.actors.deal import Deal, Signed
-from sim.scenario import STRUCTURES
+from sim.scenario import STRUCTURES, TECHNOLOGIES
 
 
 def _own_chance(v: dict[str, float], structure: int) -> float:
@@ -24,17 +24,22 @@ def _own_chance(v: dict[str, float], structure: int) -> float:
                  v["home_government.approval_probability"])
 
 
-def approval_chance(v: dict[str, float], structure: int) -> float:
-    """A structure's licence chance, capped by every structure that transfers less (they
-    come later in ``STRUCTURES``): selling more is never easier to license than less."""
-    return min(_own_chance(v, s) for s in range(structure, len(STRUCTURES)))
+def approval_chance(v: dict[str, float], structure: int, technology: int = 0) -> float:
+    """A deal's licence chance. By structure, capped by every structure that transfers less
+    (they come later in ``STRUCTURES``): selling more is never easier to license than less.
+    A technology named in ``approval_by_technology`` eases it (the higher chance wins), and
+    its easing carries to every technology that sells less (later in ``TECHNOLOGIES``)."""
+    chance = min(_own_chance(v, s) for s in range(structure, len(STRUCTURES)))
+    for t in range(technology + 1):
+        chance = max(chance, v.get(
+            f"home_government.approval_by_technology.{TECHNOLOGIES[t]}", 0.0))
+    return chance
 
 
-def already_refused(deal: Deal, structure: int) -> bool:
-    """Has the government refused a structure at least as easy to license as this one?"""
-    v = deal.values
-    mine = approval_chance(v, structure)
-    return any(mine <= approval_chance(v, s) for s in deal.refused)
+def already_refused(deal: Deal, structure: int, technology: int) -> bool:
+    """Has the government refused a licence at least as easy to grant as this one? With one
+    stance, a refusal at chance c is a refusal of everything at c or below."""
+    return approval_chance(deal.values, structure, technology) <= deal.refused_up_to
 
 
 def licence(deal: Deal, bidder: BidderTerms,
@@ -42,12 +47,14 @@ def licence(deal: Deal, bidder: BidderTerms,
     v = deal.values
     deal.log("licence_requested", bidder=bidder.index)
     yield deal.env.timeout(deal.take("home_government.decision_days"))
-    granted = v["home_government.draw.stance"] < approval_chance(v, bidder.structure)
+    package = deal.packages[bidder.index]
+    chance = approval_chance(v, package.structure, package.technology)
+    granted = v["home_government.draw.stance"] < chance
     if deal.signed is not signed or deal.is_over:
         return granted  # the deal it was asked about is already gone
     deal.home_approved = int(granted)
     deal.log("licence_decided", bidder=bidder.index, granted=granted)
     if not granted:
-        deal.refused.add(bidder.structure)
+        deal.refused_up_to = max(deal.refused_up_to, chance)
         deal.fail_signed("export licence refused", signed)
     return granted

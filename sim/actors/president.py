@@ -23,7 +23,7 @@ def decide(deal: Deal, bidder: BidderTerms,
            recommendation: int) -> Generator[simpy.Event, object, int]:
     v = deal.values
     yield deal.env.timeout(deal.take("president.decision_days"))
-    structure = f"president.by_structure.{STRUCTURES[bidder.structure]}"
+    structure = f"president.by_structure.{STRUCTURES[deal.packages[bidder.index].structure]}"
     base = structure if f"{structure}.on_clear.block" in v else "president"
     shares = f"{base}.{'on_clear' if recommendation == CLEAR else 'on_block'}"
     u = deal.take(f"{bidder.key}.draw.president")
