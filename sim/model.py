@@ -51,6 +51,9 @@ LATENT = ("home_government.draw.stance", *(f"parent.draw.accepts.{s}" for s in S
           *(f"parent.draw.technology.{t}" for t in TECHNOLOGIES))
 
 
+ENTRANT = "entrants.template."
+
+
 def bidder_key(name: str) -> str:
     return f"bidders.{name}"
 
@@ -78,12 +81,17 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
     event). The authority's disposition and remedy are one draw each per run.
     """
     fresh = sum(e.fresh_review for e in scenario.politics)
-    signings = len(scenario.bidders) + fresh + 1
-    cycles = 1 + max((b.refile.max for b in scenario.bidders), default=0)
+    suitors = scenario.suitors
+    signings = len(suitors) + fresh + 1
+    cycles = 1 + max((b.refile.max for b in suitors), default=0)
     rounds = scenario.committee.max_mitigation_rounds
     found = {key: signings * cycles for key in FILING_DURATIONS}
     found["committee.mitigation_days"] = signings * cycles * rounds
-    for b in scenario.bidders:
+    if scenario.entrants is not None:  # each entrant draws its own terms and gap
+        found.update({key: scenario.entrants.max for key in uncertain_inputs(scenario)
+                      if key.startswith(ENTRANT)})
+        found["entrants.gap_days"] = scenario.entrants.max
+    for b in suitors:
         k = bidder_key(b.name)
         mine = (1 + fresh) * (1 + b.refile.max)
         found.update({f"{k}.draw.{d}": mine for d in CYCLE_DECISIONS})
@@ -184,15 +192,19 @@ class Model:
             sets=tuple((path, f"politics.{e.id}.set.{path}") for path in e.set),
             revokes=tuple(index[r] for r in e.revoke), fresh_review=e.fresh_review)
             for k, e in enumerate(scenario.politics)]
-        self.agreed = next((i for i, b in enumerate(scenario.bidders) if b.agreed_at_start), -1)
-        names = [b.name for b in scenario.bidders]
-        self.joins = [(i, names.index(b.joins.bidder)) for i, b in enumerate(scenario.bidders)
+        self.suitors = scenario.suitors
+        self.agreed = next((i for i, b in enumerate(self.suitors) if b.agreed_at_start), -1)
+        names = [b.name for b in self.suitors]
+        self.joins = [(i, names.index(b.joins.bidder)) for i, b in enumerate(self.suitors)
                       if b.joins is not None]
+        self.entrant_inputs = [key.removeprefix(ENTRANT) for key in inputs
+                               if key.startswith(ENTRANT)]
+        self.entrant_names = scenario.entrants.names() if scenario.entrants else []
         self.tests = [ins.qualifying for ins in scenario.instruments]
 
     def _bidders(self, v: dict[str, float]) -> list[BidderTerms]:
         terms = []
-        for i, b in enumerate(self.scenario.bidders):
+        for i, b in enumerate(self.suitors):
             k = bidder_key(b.name)
             terms.append(BidderTerms(
                 index=i, name=b.name, key=k,
@@ -215,7 +227,7 @@ class Model:
 
     def _packages(self, v: dict[str, float]) -> list[Package]:
         found = []
-        for b in self.scenario.bidders:
+        for b in self.suitors:
             k, t = f"{bidder_key(b.name)}.terms", b.terms
             stake = v.get(f"{k}.parent_stake", 0.0)
             found.append(Package(
@@ -245,14 +257,30 @@ class Model:
             threat_discount=v["parent.threat_discount"],
             delay_cost=v["parent.delay_cost_per_year"])
 
+    def _entrants(self, v: dict[str, float], draws: dict[str, list[list[float]]],
+                  row: int) -> None:
+        """Give each entrant its own inputs, the j-th occurrence of each template input, and
+        its arrival: the sum of the first j + 1 gaps."""
+        arrival = 0.0
+        for j, name in enumerate(self.entrant_names):
+            k = bidder_key(name)
+            for field in self.entrant_inputs:
+                v[f"{k}.{field}"] = draws[ENTRANT + field][row][j]
+            arrival += draws["entrants.gap_days"][row][j]
+            v[f"{k}.arrives_day"] = arrival
+            if f"{k}.withdraws_day" in v:
+                v[f"{k}.withdraws_day"] += arrival
+
     def run(self, values: dict[str, float], draws: dict[str, list[list[float]]], row: int = 0,
             trace: list[tuple[float, str, dict[str, Any]]] | None = None) -> Outcome:
         """Play one replication from its sampled ``values`` and row ``row`` of its block's
         per-occurrence ``draws``; ``trace`` collects its events."""
         env = simpy.Environment()
-        deal = Deal(env=env, values=dict(values), draws=draws, row=row, horizon=self.horizon,
+        values = dict(values)
+        self._entrants(values, draws, row)
+        deal = Deal(env=env, values=values, draws=draws, row=row, horizon=self.horizon,
                     pending=self.pending, trace=trace,
-                    present=[False] * len(self.scenario.bidders),
+                    present=[False] * len(self.suitors),
                     enjoined=[0] * len(self.scenario.instruments),
                     events=[False] * len(self.events), ended=env.event(),
                     packages=self._packages(values), tests=self.tests,

@@ -141,7 +141,7 @@ def headline(scenario: Scenario, outcome: Outcome, replication: int, seed: int) 
             ABANDONED: f"ABANDONED on {when}",
             UNRESOLVED: f"UNRESOLVED at the horizon, {when}: {state}"}[outcome.outcome]
     if outcome.outcome == SALE:
-        b = scenario.bidders[outcome.winner]
+        b = scenario.suitors[outcome.winner]
         what += (f": {b.name}, {STRUCTURE_WORDS[b.structure]}, valuing the business at "
                  f"{_money(outcome.price_bn)}")
     return f"Replication {replication} (seed {seed}) ends in {what}"
@@ -168,6 +168,7 @@ class _Narrator:
             else s.president.name
         self.home = s.home_government.name if s.home_government else "the home government"
         self.tiers = s.due_dates
+        self.suitors = s.suitors
         self.said: dict[int, tuple[Any, ...]] = {}
         self.signed: int | None = None
         self.price = math.nan
@@ -177,7 +178,7 @@ class _Narrator:
             for name in dir(self) if name.startswith("_on_")}
 
     def bidder(self, index: int) -> str:
-        return self.s.bidders[index].name
+        return self.suitors[index].name
 
     def tier(self, index: int) -> str:
         due = self.tiers[index]
@@ -214,7 +215,7 @@ class _Narrator:
         return f"a {STRUCTURE_WORDS[structure]}" + (f" ({', '.join(parts)})" if parts else "")
 
     def _on_bidder_arrives(self, day: float, d: dict[str, Any]) -> list[str]:
-        b = self.s.bidders[d["bidder"]]
+        b = self.suitors[d["bidder"]]
         worth = (f"(it values the business at up to {_money(d['valuation_bn'])}"
                  + (" per 100%)" if d["parent_stake"] > 0 else ")"))
         terms = self.terms(d["parent_stake"], d["technology"])
@@ -289,7 +290,7 @@ class _Narrator:
                 f"{self.parent} asks {_money(ask)}."]
 
     def _on_signed(self, day: float, d: dict[str, Any]) -> list[str]:
-        b = self.s.bidders[d["bidder"]]
+        b = self.suitors[d["bidder"]]
         self.signed, self.price = d["bidder"], d["price_bn"]
         self.said.clear()
         stake, tech = d.get("parent_stake", 0.0), d.get("technology", 0)
@@ -388,7 +389,7 @@ class _Narrator:
 
     def _on_deal_failed(self, day: float, d: dict[str, Any]) -> list[str]:
         self.signed = None
-        others = [b.name for i, b in enumerate(self.s.bidders) if i != d["bidder"]]
+        others = [b.name for i, b in enumerate(self.suitors) if i != d["bidder"]]
         back = (f"; {self.parent} goes back to the other bidders" if others else "")
         return [f"The {self.bidder(d['bidder'])} deal is dead ({d['reason']}){back}."]
 

@@ -104,4 +104,4 @@ class Run:
 
     @property
     def bidders(self) -> list[str]:
-        return [b.name for b in self.scenario.bidders]
+        return [b.name for b in self.scenario.suitors]

@@ -299,6 +299,28 @@ class Bidder(Block):
         return self
 
 
+class Entrants(Block):
+    """Suitors not known on the as-of date: up to ``max`` arrive one after another,
+    ``gap_days`` apart (drawn afresh for each, the first counted from the start), each a
+    bidder drawn afresh from ``template``: its name numbered, its ``withdraws_day``
+    counted from its own arrival."""
+
+    gap_days: PositiveDays
+    max: Annotated[int, Field(ge=1, le=5)] = 1
+    template: Bidder
+
+    @model_validator(mode="after")
+    def _plain(self) -> Entrants:
+        t = self.template
+        if t.agreed_at_start or t.joins is not None or t.arrives_day.support() != (0, 0):
+            _fail(("template",), "a new bidder bargains alone from its arrival (no "
+                  "agreed_at_start, joins or arrives_day)")
+        return self
+
+    def names(self) -> list[str]:
+        return [f"{self.template.name} {k}" for k in range(1, self.max + 1)]
+
+
 class HomeGovernment(Block):
     """The parent's government: one stance per replication decides every export licence."""
 
@@ -467,6 +489,7 @@ class Scenario(Block):
     politics: Annotated[list[PoliticalEvent], Field(max_length=20)] = []
     parent: Parent
     bidders: Annotated[list[Bidder], Field(max_length=MAX_BIDDERS)] = []
+    entrants: Entrants | None = None
     home_government: HomeGovernment | None = None
     committee: Committee = Committee()
     president: President = President()
@@ -518,6 +541,14 @@ class Scenario(Block):
             names.add(b.name)
             if b.needs_export_licence and self.home_government is None:
                 _fail(("bidders", i, "needs_export_licence"),
+                      "needs a home_government block to decide the licence")
+        if self.entrants is not None:
+            for name in self.entrants.names():
+                if name in names:
+                    _fail(("entrants", "template", "name"), f"{name!r} is a bidder's name "
+                          "already (entrants are numbered: name them apart)")
+            if self.entrants.template.needs_export_licence and self.home_government is None:
+                _fail(("entrants", "template", "needs_export_licence"),
                       "needs a home_government block to decide the licence")
         for i, b in enumerate(self.bidders):
             if b.joins is None:
@@ -603,6 +634,14 @@ class Scenario(Block):
 
     def day_of(self, date: dt.date) -> float:
         return float((date - self.start).days)
+
+    @property
+    def suitors(self) -> list[Bidder]:
+        """The named bidders, then the entrants that may arrive (``entrants``), numbered."""
+        if self.entrants is None:
+            return list(self.bidders)
+        return [*self.bidders, *(self.entrants.template.model_copy(update={"name": n})
+                                 for n in self.entrants.names())]
 
     @property
     def due_dates(self) -> list[DueDate]:

@@ -224,18 +224,31 @@ def stage_walk(p):
 
 def test_an_approved_deal_is_never_enforced_against(rich_played):
     """Under hold_for_approved_deal (the default), no authority enforces while the deal
-    is approved or closing: it holds (``enforcement_held`` names the stage), and the
-    service never goes dark after the approval; no run ends in a shutdown while its deal
-    closes unless the service went dark before the approval (an injunction lifted while
-    a deal closes, too: test_model_v2.py has the case that once broke it)."""
-    _, played = rich_played
-    held = 0
+    is approved or closing, unless the deal fails that instrument's qualifying test (then
+    the authority sees no deal: stage "negotiating"; the rich scenario's section 721
+    order accepts no stake kept, Oracle's partnership keeps 72.5-80%): it holds
+    (``enforcement_held`` names the stage), and the service never goes dark after the
+    approval; no run ends in a shutdown while its deal closes unless the service went
+    dark before the approval (an injunction lifted while a deal closes, too:
+    test_model_v2.py has the case that once broke it)."""
+    s, played = rich_played
+    tiers = s.due_dates
+    held = unqualified = 0
     for p in played:
         approved_at = None
+        signed = None
         for t, kind, d, approved in stage_walk(p):
+            if kind == "signed":
+                signed = d
             if kind == "enforcement":
                 assert d["stage"] not in ("approved", "closing")
-                assert not approved
+                if approved:  # only an instrument whose test the deal fails sees no deal
+                    ins = next(i for i in s.instruments
+                               if tiers[d["tier"]].key.startswith(f"instruments.{i.id}"))
+                    assert ins.qualifying.failures(signed["parent_stake"],
+                                                   signed["technology"]), p.trace
+                    assert d["stage"] == "negotiating"
+                    unqualified += 1
             if kind == "enforcement_held":
                 held += 1
                 assert d["stage"] in ("approved", "closing")
@@ -246,7 +259,7 @@ def test_an_approved_deal_is_never_enforced_against(rich_played):
         if p.outcome.outcome == SHUTDOWN and approved_at is not None \
                 and p.kinds().count("closing_starts") > p.kinds().count("deal_failed"):
             assert p.outcome.day < approved_at
-    assert held > 20
+    assert held > 20 and unqualified > 0
 
 
 def test_a_dark_service_comes_back_when_a_deal_is_approved(rich_played):

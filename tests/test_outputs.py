@@ -42,12 +42,12 @@ def results(outcome: list[int], **given: Any) -> Results:
 
 def fake_run(r: Results, path: Path = Path("synthetic.yaml")) -> Run:
     """A Run around synthetic results, with a stand-in for the scenario: the outputs read
-    only its name, dates, due dates and bidders."""
+    only its name, dates, due dates and suitors."""
     due = SimpleNamespace(key="instruments.ban", label="ban", kind="service_ban", dark=True,
                           date=START + dt.timedelta(days=60), day=60.0)
     scenario = SimpleNamespace(
         name="synthetic", description="", start=START, horizon_days=HORIZON,
-        due_dates=[due], bidders=[SimpleNamespace(name="A"), SimpleNamespace(name="B")],
+        due_dates=[due], suitors=[SimpleNamespace(name="A"), SimpleNamespace(name="B")],
         date_of=lambda day: START + dt.timedelta(days=int(day)))
     return Run(scenario, path, r, 7, 1)  # type: ignore[arg-type]
 

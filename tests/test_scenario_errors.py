@@ -88,7 +88,7 @@ CASES = {
     "unknown top-level key": (
         BASE + "colour: red\n", 16, "colour",
         ["unknown key", "allowed: name, description, start, horizon_days, subject, "
-         "instruments, politics, parent, bidders, home_government, committee, president, "
+         "instruments, politics, parent, bidders, entrants, home_government, committee, president, "
          "court, closing, actual, correlations"]),
     "unknown nested key": (
         edit("  reservation_bn: 10", "  reservation_bn: 10\n  reserve: 5"), 11,
