@@ -218,7 +218,8 @@ class Model:
                 exponent=v[f"{k}.concession_exponent"],
                 assurance=v[f"{k}.security_assurance"],
                 mitigation_acceptance=v[f"{k}.mitigation_acceptance_probability"],
-                mitigation_counter=v[f"{k}.mitigation_counter_probability"],
+                mitigation_counter=(1 - v[f"{k}.mitigation_acceptance_probability"])
+                * v[f"{k}.mitigation_counter_share"],
                 refile_probability=v[f"{k}.refile.probability"],
                 max_refilings=b.refile.max,
                 needs_licence=b.needs_export_licence,

@@ -266,7 +266,7 @@ class Bidder(Block):
     concession_exponent: Exponent = 1.0
     security_assurance: Probability = 0.5
     mitigation_acceptance_probability: Probability = 1.0
-    mitigation_counter_probability: Probability = 0.0
+    mitigation_counter_share: Probability = 0.0  # of the rounds not accepted: countered
     refile: Refiling = Refiling()
     joins: Join | None = None
     needs_export_licence: bool = False
@@ -291,11 +291,6 @@ class Bidder(Block):
                 _fail(("terms", "parent_stake"), f"ranges over [{low:g}, {high:g}], which "
                       f"does not make a {self.structure} (allowed: 0 for full_acquisition, "
                       "below 0.5 for majority, 0.5 or more for minority_partnership)")
-        accept = self.mitigation_acceptance_probability.support()[1]
-        counter = self.mitigation_counter_probability.support()[1]
-        if accept + counter > 1 + 1e-9:
-            _fail(("mitigation_counter_probability",), f"with the acceptance chance can "
-                  f"reach {accept + counter:g} (allowed: at most 1 together)")
         return self
 
 

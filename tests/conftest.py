@@ -160,7 +160,7 @@ bidders:
     terms: {parent_stake: 0.8, technology: retained, trusted_partner: true}
     security_assurance: {dist: beta, mean: 0.5, sd: 0.15}
     mitigation_acceptance_probability: 0.5
-    mitigation_counter_probability: 0.3
+    mitigation_counter_share: 0.6
     refile: {probability: 0.5, max: 2, days: {dist: uniform, low: 10, high: 30}, improvement: 0.1}
     needs_export_licence: true
   - name: Microsoft

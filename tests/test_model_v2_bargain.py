@@ -87,7 +87,7 @@ def mitigation(q: float, c: float, rounds: int, refile: str = "{}") -> str:
             agreed_price_bn: 2
             security_assurance: 0.5
             mitigation_acceptance_probability: {q}
-            mitigation_counter_probability: {c}
+            mitigation_counter_share: {c / (1 - q) if q < 1 else 0}
             refile: {refile}
         committee: {{review_days: 10, investigation_probability: 0, clear_threshold: 0.7,
                     mitigation_threshold: 0.4, mitigation_days: 7,
@@ -451,8 +451,7 @@ def test_new_bidders_arrive_as_a_renewal_process():
     ("terms: {parent_stake: 0.6}", "bidders[0].terms.parent_stake", "does not make a majority"),
     ("structure: minority_partnership", "bidders[0].terms.parent_stake", "required"),
     ("terms: {technology: sold}", "bidders[0].terms.technology", "allowed"),
-    ("mitigation_counter_probability: 0.5", "bidders[0].mitigation_counter_probability",
-     "at most 1 together"),
+    ("mitigation_counter_share: 1.5", "bidders[0].mitigation_counter_share", "1.5"),
     ("joins: {bidder: Nobody}", "bidders[0].joins.bidder", "not another bidder"),
     ("refile: {max: 11}", "bidders[0].refile.max", "less than or equal to 10"),
     ("us_share: 0.2", "bidders[0].us_share", "terms.parent_stake"),

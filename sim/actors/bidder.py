@@ -32,7 +32,7 @@ class BidderTerms:
     exponent: float
     assurance: float
     mitigation_acceptance: float
-    mitigation_counter: float
+    mitigation_counter: float  # chance per round of a counter-offer
     refile_probability: float
     max_refilings: int
     needs_licence: bool
