@@ -320,8 +320,11 @@ def _timing(run: Run, data: dict[str, Any]) -> str:
             f"{_e(k)} {_pct(v['probability'])}" for k, v in data["winners"].items()) + ".")
     price = data["price_bn_given_sale"]
     if price is not None:
-        items.append(f"Price given a sale: median USD {price['p50']:.1f} bn, 10–90% "
-                     f"USD {price['p10']:.1f}–{price['p90']:.1f} bn.")
+        stake = data["stake_price_bn_given_sale"]
+        items.append(f"Price given a sale, per 100% of the business: median USD "
+                     f"{price['p50']:.1f} bn, 10–90% USD {price['p10']:.1f}–{price['p90']:.1f} "
+                     f"bn; for the stake sold: median USD {stake['p50']:.1f} bn, 10–90% USD "
+                     f"{stake['p10']:.1f}–{stake['p90']:.1f} bn.")
     items.append(f"Per run, on average: {data['extensions_mean']:.2f} deadline extensions, "
                  f"{data['forbearances_mean']:.2f} forbearances, "
                  f"{data['days_dark_mean']:.1f} days with the service dark.")

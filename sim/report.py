@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim import stats
 from sim.files import atomic_write_json
 from sim.html_report import write_report
@@ -19,6 +21,14 @@ from sim.provenance import git_commit, scenario_record, versions
 from sim.results import Run
 
 SUMMARY_FORMAT = 2  # 2: model v2's four outcomes, unresolved states, dark days, suits
+
+
+def _prices(prices: np.ndarray) -> dict[str, float] | None:
+    """p10, p50, p90 and mean of sale prices (None without a sale)."""
+    if prices.size == 0:
+        return None
+    return dict(zip(("p10", "p50", "p90"), stats.quantiles(prices) or [], strict=True),
+                mean=float(prices.mean()))
 
 
 def _days(run: Run, days: list[float | None] | None) -> dict[str, Any] | None:
@@ -46,9 +56,8 @@ def results_summary(run: Run) -> dict[str, Any]:
                for code, name in stats.RESOLVED},
         },
         "winners": {k: v.as_dict() for k, v in stats.winner_probabilities(r, run.bidders).items()},
-        "price_bn_given_sale": (None if prices.size == 0 else dict(
-            zip(("p10", "p50", "p90"), stats.quantiles(prices) or [], strict=True),
-            mean=float(prices.mean()))),
+        "price_bn_given_sale": _prices(prices),  # per 100% of the business
+        "stake_price_bn_given_sale": _prices(stats.sale_prices(r, "stake_price_bn")),
         "extensions_mean": float(r["extensions"].mean()),
         "forbearances_mean": float(r["forbearances"].mean()),
         "days_dark_mean": float(r["days_dark"].mean()),
@@ -126,8 +135,10 @@ def format_summary(run: Run, data: dict[str, Any]) -> str:
             f"{k} {_pct(v['probability']).strip()}" for k, v in data["winners"].items()))
     price = data["price_bn_given_sale"]
     if price is not None:
-        lines.append(f"  price given a sale (USD bn): median {price['p50']:.1f}, "
-                     f"10–90%: {price['p10']:.1f}–{price['p90']:.1f}")
+        stake = data["stake_price_bn_given_sale"]
+        lines.append(f"  price given a sale (USD bn per 100%): median {price['p50']:.1f}, "
+                     f"10–90%: {price['p10']:.1f}–{price['p90']:.1f}; for the stake sold: "
+                     f"median {stake['p50']:.1f}, 10–90%: {stake['p10']:.1f}–{stake['p90']:.1f}")
     lines.append(f"  per run, on average: {data['extensions_mean']:.2f} extensions, "
                  f"{data['forbearances_mean']:.2f} forbearances, "
                  f"{data['days_dark_mean']:.1f} days dark")

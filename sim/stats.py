@@ -107,5 +107,6 @@ def quantiles(values: np.ndarray, qs: tuple[float, ...] = QUANTILES) -> list[flo
     return [float(v) for v in np.quantile(values, qs)] if values.size else None
 
 
-def sale_prices(results: Results) -> np.ndarray:
-    return results["price_bn"][results["outcome"] == SALE]
+def sale_prices(results: Results, column: str = "price_bn") -> np.ndarray:
+    """Sale prices: per 100% (``price_bn``) or for the stake sold (``stake_price_bn``)."""
+    return results[column][results["outcome"] == SALE]
