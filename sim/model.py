@@ -303,8 +303,8 @@ class Model:
             deal.present[b.index] = True
             resign(b, b.agreed_price_bn)
         for b in bidders:
-            if b.index != self.agreed:
-                env.process(bidder(deal, b))
+            if b.index != self.agreed and not math.isnan(b.valuation_bn):
+                env.process(bidder(deal, b))  # one with no valuation only ever joins
         for i, lead in self.joins:
             k = bidders[i].key
             if deal.once(f"{k}.draw.join") < values[f"{k}.joins.probability"]:

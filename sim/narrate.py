@@ -193,6 +193,14 @@ class _Narrator:
         ins = self.s.instruments[index]
         return f"the {ins.label}" if ins.label else f"the {ins.id} {KIND_WORDS[ins.kind]}"
 
+    def stage_words(self, stage: str) -> str:
+        """The stage as the authority saw it; a signed deal seen as mere talks is one that
+        fails the instrument's test."""
+        if stage == "negotiating" and self.signed is not None:
+            return (f"the {self.bidder(self.signed)} deal does not meet its test: for it, "
+                    "no deal")
+        return STAGE_WORDS[stage]
+
     def date(self, day: float) -> str:
         return f"{self.s.date_of(day):%d %b %Y}"
 
@@ -404,7 +412,7 @@ class _Narrator:
                if e.max_total_extension_days else f"of at most {e.max_extensions}")
         return [f"{_upper(self.tier(d['tier']))}, {how} by "
                 f"{_days(d['days'])} to {self.date(d['until_day'])} (extension "
-                f"{d['extensions']}, {cap}; {STAGE_WORDS[d['stage']]})."]
+                f"{d['extensions']}, {cap}; {self.stage_words(d['stage'])})."]
 
     def _ins(self, tier: int) -> int:
         ident = self.tiers[tier].key.split(".")[1]
@@ -412,7 +420,7 @@ class _Narrator:
 
     def _on_forbearance(self, day: float, d: dict[str, Any]) -> list[str]:
         tier, until = self.tier(d["tier"]), self.date(d["until_day"])
-        why = f"{STAGE_WORDS[d['stage']]}; forbearance {d['count']}"
+        why = f"{self.stage_words(d['stage'])}; forbearance {d['count']}"
         if self.parties(d["tier"]):
             return [f"Neither party terminates at {tier}: they wait {_days(d['days'])}, to "
                     f"{until}, and will look again ({why})."]
@@ -431,12 +439,12 @@ class _Narrator:
 
     def _on_enforcement_suspended(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"The government suspends {self.tier(d['tier'])} while "
-                f"{STAGE_WORDS[d['stage']]} completes."]
+                f"{self.stage_words(d['stage'])} completes."]
 
     def _on_enforcement_held(self, day: float, d: dict[str, Any]) -> list[str]:
         who = "the parties hold" if self.parties(d["tier"]) else "the government holds"
         return [f"{_upper(self.tier(d['tier']))} falls due, but {who} off while "
-                f"{STAGE_WORDS[d['stage']]} completes."]
+                f"{self.stage_words(d['stage'])} completes."]
 
     def _on_enforcement(self, day: float, d: dict[str, Any]) -> list[str]:
         due = self.tiers[d["tier"]]
@@ -446,7 +454,7 @@ class _Narrator:
                 "lapse": "passes"}[d["remedy"]]
         after = ("; it restricts the service, which still runs" if d["remedy"] == "service_ban"
                  and not due.dark else "")
-        return [f"{_upper(self.tier(d['tier']))} {what} ({STAGE_WORDS[d['stage']]}){after}."]
+        return [f"{_upper(self.tier(d['tier']))} {what} ({self.stage_words(d['stage'])}){after}."]
 
     def _on_penalties(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"The government enforces {self.tier(d['tier'])} with penalties; the "

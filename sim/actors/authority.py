@@ -136,14 +136,15 @@ def _forbear(deal: Deal, tier: Tier, count: int, lifted: bool = False) -> None:
     deal.forbearances += 1
     tier.status, tier.due = FORBORNE, deal.env.now + days
     deal.log("forbearance", tier=tier.index, days=days, until_day=tier.due, count=count,
-             lifted=lifted, stage=deal.stage)
+             lifted=lifted, stage=deal.stage_for(tier.instrument))
     deal.update_service()
     deal.poke()
 
 
 def _lapse(deal: Deal, tier: Tier, lifted: bool = False) -> None:
     tier.status = "lapsed"
-    deal.log("deadline_lapses", tier=tier.index, lifted=lifted, stage=deal.stage)
+    deal.log("deadline_lapses", tier=tier.index, lifted=lifted,
+             stage=deal.stage_for(tier.instrument))
     deal.update_service()
     deal.poke()
 
