@@ -318,13 +318,19 @@ def _timing(run: Run, data: dict[str, Any]) -> str:
     if data["winners"]:
         items.append("Buyer (share of all runs): " + ", ".join(
             f"{_e(k)} {_pct(v['probability'])}" for k, v in data["winners"].items()) + ".")
+    control = data["sale_parent_keeps_control"]["probability"]
+    if control > 0:
+        items.append(f"Sales in which the parent keeps 50% or more (a partnership closing once "
+                     f"no test it fails is in force, not a divestiture): {_pct(control)} of "
+                     "all runs.")
     price = data["price_bn_given_sale"]
     if price is not None:
         stake = data["stake_price_bn_given_sale"]
         items.append(f"Price given a sale, per 100% of the business: median USD "
                      f"{price['p50']:.1f} bn, 10–90% USD {price['p10']:.1f}–{price['p90']:.1f} "
-                     f"bn; for the stake sold: median USD {stake['p50']:.1f} bn, 10–90% USD "
-                     f"{stake['p10']:.1f}–{stake['p90']:.1f} bn.")
+                     "bn" + ("" if stake is None else f"; for the stake sold: median USD "
+                             f"{stake['p50']:.1f} bn, 10–90% USD {stake['p10']:.1f}–"
+                             f"{stake['p90']:.1f} bn") + ".")
     items.append(f"Per run, on average: {data['extensions_mean']:.2f} deadline extensions, "
                  f"{data['forbearances_mean']:.2f} forbearances, "
                  f"{data['days_dark_mean']:.1f} days with the service dark.")

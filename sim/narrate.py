@@ -142,8 +142,10 @@ def headline(scenario: Scenario, outcome: Outcome, replication: int, seed: int) 
             UNRESOLVED: f"UNRESOLVED at the horizon, {when}: {state}"}[outcome.outcome]
     if outcome.outcome == SALE:
         b = scenario.suitors[outcome.winner]
-        what += (f": {b.name}, {STRUCTURE_WORDS[b.structure]}, valuing the business at "
-                 f"{_money(outcome.price_bn)}")
+        kept = (f" ({scenario.parent.name} keeps {outcome.parent_stake:.1%})"
+                .replace(".0%", "%") if outcome.parent_stake > 0 else "")
+        what += (f": {b.name}, {STRUCTURE_WORDS[STRUCTURES[outcome.structure]]}{kept}, "
+                 f"valuing the business at {_money(outcome.price_bn)}")
     return f"Replication {replication} (seed {seed}) ends in {what}"
 
 
@@ -193,13 +195,13 @@ class _Narrator:
         ins = self.s.instruments[index]
         return f"the {ins.label}" if ins.label else f"the {ins.id} {KIND_WORDS[ins.kind]}"
 
-    def stage_words(self, stage: str) -> str:
-        """The stage as the authority saw it; a signed deal seen as mere talks is one that
-        fails the instrument's test."""
-        if stage == "negotiating" and self.signed is not None:
-            return (f"the {self.bidder(self.signed)} deal does not meet its test: for it, "
-                    "no deal")
-        return STAGE_WORDS[stage]
+    def stage_words(self, d: dict[str, Any]) -> str:
+        """The deal's stage as an authority saw it (``d``: its event), and whether the deal
+        fails that instrument's test."""
+        words = STAGE_WORDS[d["stage"]]
+        if d.get("fails") and self.signed is not None:
+            words += ", which does not meet this instrument's test"
+        return words
 
     def date(self, day: float) -> str:
         return f"{self.s.date_of(day):%d %b %Y}"
@@ -253,10 +255,12 @@ class _Narrator:
                 text = (f"{name}'s terms would not satisfy the law ({why}), so "
                         f"{self.parent} does not bargain with it.")
             elif not p["accepted"]:
-                said = ("refused",)
-                text = (f"{self.parent} will not sell {name} those terms (or its "
-                        f"government has refused that licence), so it does not bargain "
-                        f"with {name}.")
+                said = ("refused", p.get("licence_refused"))
+                text = (f"{self.home} has already refused a licence no harder than the one "
+                        f"{name}'s deal needs, so {self.parent} does not bargain with it."
+                        if p.get("licence_refused") else
+                        f"{self.parent} will not sell on {name}'s terms (its structure or "
+                        f"what it asks for the algorithm), so it does not bargain with it.")
             elif p["meets_day"] is None:
                 said = ("apart",)
                 text = (f"{name} offers {_money(p['offer_bn'])} against {self.parent}'s ask "
@@ -385,11 +389,11 @@ class _Narrator:
     def _on_fresh_review(self, day: float, d: dict[str, Any]) -> list[str]:
         self.signed = d["bidder"]
         return [f"The new administration orders a fresh review of the "
-                f"{self.bidder(d['bidder'])} deal."]
+                f"{self.bidder(d['bidder'])} deal: it is back before the committee."]
 
     def _on_licence_requested(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The deal transfers controlled technology: {self.home} must license its "
-                f"export (decided in parallel with the review)."]
+        return [f"The deal needs an export licence from {self.home} (decided in parallel "
+                f"with the review)."]
 
     def _on_licence_decided(self, day: float, d: dict[str, Any]) -> list[str]:
         verb = "grants" if d["granted"] else "refuses"
@@ -412,7 +416,7 @@ class _Narrator:
                if e.max_total_extension_days else f"of at most {e.max_extensions}")
         return [f"{_upper(self.tier(d['tier']))}, {how} by "
                 f"{_days(d['days'])} to {self.date(d['until_day'])} (extension "
-                f"{d['extensions']}, {cap}; {self.stage_words(d['stage'])})."]
+                f"{d['extensions']}, {cap}; {self.stage_words(d)})."]
 
     def _ins(self, tier: int) -> int:
         ident = self.tiers[tier].key.split(".")[1]
@@ -420,7 +424,7 @@ class _Narrator:
 
     def _on_forbearance(self, day: float, d: dict[str, Any]) -> list[str]:
         tier, until = self.tier(d["tier"]), self.date(d["until_day"])
-        why = f"{self.stage_words(d['stage'])}; forbearance {d['count']}"
+        why = f"{self.stage_words(d)}; forbearance {d['count']}"
         if self.parties(d["tier"]):
             return [f"Neither party terminates at {tier}: they wait {_days(d['days'])}, to "
                     f"{until}, and will look again ({why})."]
@@ -439,12 +443,12 @@ class _Narrator:
 
     def _on_enforcement_suspended(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"The government suspends {self.tier(d['tier'])} while "
-                f"{self.stage_words(d['stage'])} completes."]
+                f"{self.stage_words(d)} completes."]
 
     def _on_enforcement_held(self, day: float, d: dict[str, Any]) -> list[str]:
         who = "the parties hold" if self.parties(d["tier"]) else "the government holds"
         return [f"{_upper(self.tier(d['tier']))} falls due, but {who} off while "
-                f"{self.stage_words(d['stage'])} completes."]
+                f"{self.stage_words(d)} completes."]
 
     def _on_enforcement(self, day: float, d: dict[str, Any]) -> list[str]:
         due = self.tiers[d["tier"]]
@@ -454,7 +458,7 @@ class _Narrator:
                 "lapse": "passes"}[d["remedy"]]
         after = ("; it restricts the service, which still runs" if d["remedy"] == "service_ban"
                  and not due.dark else "")
-        return [f"{_upper(self.tier(d['tier']))} {what} ({self.stage_words(d['stage'])}){after}."]
+        return [f"{_upper(self.tier(d['tier']))} {what} ({self.stage_words(d)}){after}."]
 
     def _on_penalties(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"The government enforces {self.tier(d['tier'])} with penalties; the "
@@ -519,11 +523,11 @@ class _Narrator:
     def _on_political_event(self, day: float, d: dict[str, Any]) -> list[str]:
         ev = self.s.politics[d["event"]]
         if not d["happened"]:
-            return [f"{_upper(ev.name)}: the change of regime does not come."]
+            return [f"{_upper(ev.name)}: it does not happen (nothing changes)."]
         n = d["sets"]
-        what = (f"; {n} {'policy changes' if n == 1 else 'policies change'} from today"
-                if n else "")
-        return [f"{_upper(ev.name)}: the change of regime comes{what}."]
+        what = (f"; {n} of the government's chances {'changes' if n == 1 else 'change'} "
+                "from today" if n else "")
+        return [f"{_upper(ev.name)}: it happens{what}."]
 
     def _on_revoked(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"{_upper(self.instrument(d['instrument']))} is revoked."]

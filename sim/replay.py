@@ -22,6 +22,7 @@ from sim.errors import ScenarioError
 
 # The results of a run, as summary.json records them: what a replay must reproduce.
 NUMBERS = ("runs", "seed", "outcomes", "unresolved_by_state", "days_to_resolution", "winners",
+           "sale_parent_keeps_control",
            "price_bn_given_sale", "stake_price_bn_given_sale", "extensions_mean",
            "forbearances_mean", "days_dark_mean", "dark", "injunction", "suit", "regime_change",
            "inputs_sampled")

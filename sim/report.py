@@ -16,7 +16,7 @@ import numpy as np
 from sim import stats
 from sim.files import atomic_write_json
 from sim.html_report import write_report
-from sim.outcome import OUTCOMES, STATE_WORDS
+from sim.outcome import OUTCOMES, SALE, STATE_WORDS
 from sim.provenance import git_commit, scenario_record, versions
 from sim.results import Run
 
@@ -25,10 +25,11 @@ SUMMARY_FORMAT = 2  # 2: model v2's four outcomes, unresolved states, dark days,
 
 def _prices(prices: np.ndarray) -> dict[str, float] | None:
     """p10, p50, p90 and mean of sale prices (None without a sale)."""
-    if prices.size == 0:
+    found = stats.quantiles(prices)
+    if found is None:
         return None
-    return dict(zip(("p10", "p50", "p90"), stats.quantiles(prices) or [], strict=True),
-                mean=float(prices.mean()))
+    return dict(zip(("p10", "p50", "p90"), found, strict=True),
+                mean=float(np.nanmean(prices)))
 
 
 def _days(run: Run, days: list[float | None] | None) -> dict[str, Any] | None:
@@ -56,6 +57,9 @@ def results_summary(run: Run) -> dict[str, Any]:
                for code, name in stats.RESOLVED},
         },
         "winners": {k: v.as_dict() for k, v in stats.winner_probabilities(r, run.bidders).items()},
+        # a sale under no test left in force, the parent keeping control: not a divestiture
+        "sale_parent_keeps_control": stats.share((r["outcome"] == SALE)
+                                                 & (r["parent_stake"] >= 0.5)).as_dict(),
         "price_bn_given_sale": _prices(prices),  # per 100% of the business
         "stake_price_bn_given_sale": _prices(stats.sale_prices(r, "stake_price_bn")),
         "extensions_mean": float(r["extensions"].mean()),
@@ -133,12 +137,17 @@ def format_summary(run: Run, data: dict[str, Any]) -> str:
     if data["winners"]:
         lines.append("  buyer: " + " · ".join(
             f"{k} {_pct(v['probability']).strip()}" for k, v in data["winners"].items()))
+    control = data["sale_parent_keeps_control"]["probability"]
+    if control > 0:
+        lines.append(f"  sales in which the parent keeps 50% or more (a partnership, not a "
+                     f"divestiture): {_pct(control).strip()} of all runs")
     price = data["price_bn_given_sale"]
     if price is not None:
         stake = data["stake_price_bn_given_sale"]
         lines.append(f"  price given a sale (USD bn per 100%): median {price['p50']:.1f}, "
-                     f"10–90%: {price['p10']:.1f}–{price['p90']:.1f}; for the stake sold: "
-                     f"median {stake['p50']:.1f}, 10–90%: {stake['p10']:.1f}–{stake['p90']:.1f}")
+                     f"10–90%: {price['p10']:.1f}–{price['p90']:.1f}" + (
+                         "" if stake is None else f"; for the stake sold: median "
+                         f"{stake['p50']:.1f}, 10–90%: {stake['p10']:.1f}–{stake['p90']:.1f}"))
     lines.append(f"  per run, on average: {data['extensions_mean']:.2f} extensions, "
                  f"{data['forbearances_mean']:.2f} forbearances, "
                  f"{data['days_dark_mean']:.1f} days dark")

@@ -398,7 +398,7 @@ def test_backtest_command_on_the_case_library(library_run: tuple[Path, str]) -> 
     assert set(data["files"]) == {"backtest.csv", "backtest_by_kind.csv", "reliability.png",
                                   "forecasts.png", "by_kind.png"}
     assert list(data["by_kind"]) == ["app_ban", "ordered_unwind", "pending_deal", "all"]
-    for word in ("Brier", "log score", "mean over 13 forecasts", "against the kind base rate",
+    for word in ("Brier", "log score", "mean over 14 forecasts", "against the kind base rate",
                  "tiktok-2020-09-14", "wrote"):
         assert word in stdout
 

@@ -198,7 +198,7 @@ def test_a_deal_that_fails_the_instruments_test_never_ends_as_a_sale(stake, test
         assert why["unmet"][0][0] == 0 and why["unmet"][0][1]  # the order, with reasons
 
 
-def test_the_authority_sees_a_non_qualifying_deal_as_no_deal():
+def test_the_authority_does_not_hold_for_a_deal_that_fails_its_test():
     """A ban held for an approved deal (the default) is not held for one that fails its
     test: it bites on its date (day 60) though the deal was approved on day 15, and the
     deal never closes. The qualifying twin is held, and closes."""

@@ -60,8 +60,10 @@ TEN = dict(
     state=[0, 0, 0, 0, 0, ENJOINED, ENJOINED, ENJOINED, FORBORNE, FORBORNE],
     day=[20, 40, 30, 50, 70, HORIZON, HORIZON, HORIZON, HORIZON, HORIZON],
     winner=[0, 1, -1, -1, -1, -1, -1, -1, -1, -1],
-    price_bn=[10, 20, *[np.nan] * 8],
-    structure=[0, 0, *[-1] * 8],
+    price_bn=[10, 20, *[np.nan] * 8],  # per 100%: a full sale, and a majority sale of 25%
+    stake_price_bn=[10, 5, *[np.nan] * 8],
+    parent_stake=[0, 0.75, *[np.nan] * 8],
+    structure=[0, 2, *[-1] * 8],
     days_dark=[0, 0, 70, 50, 0, 0.5, 0, 0, 0, 0],  # three runs with a dark day
     forbearances=[0, 0, 0, 0, 0, 0, 0, 0, 2, 1],
     suits=[0, 0, 1, 0, 0, 2, 1, 1, 0, 0],  # four runs with a suit
@@ -175,6 +177,10 @@ def test_printed_summary(ten: Run) -> None:
     assert "      enjoined" in text and "enforcement enjoined in court" in text
     assert "      forborne" in text and "lapsed" not in text
     assert "abandoned day: median day 70 (2024-07-03)" in text
+    assert ("price given a sale (USD bn per 100%): median 15.0, 10–90%: 11.0–19.0; for the "
+            "stake sold: median 7.5, 10–90%: 5.5–9.5") in text
+    assert ("sales in which the parent keeps 50% or more (a partnership, not a divestiture): "
+            "10.0% of all runs") in text
     assert "0.30 forbearances, 12.1 days dark" in text
     assert ("share of runs with a dark day 30.0% · a suit 40.0% · an injunction 30.0% · "
             "a regime change 20.0%") in text

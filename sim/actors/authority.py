@@ -14,9 +14,7 @@ from collections.abc import Generator
 import simpy
 
 from sim.actors.deal import (
-    APPROVED,
     BITING,
-    CLOSING,
     ENDED,
     ENFORCED,
     FORBORNE,
@@ -61,7 +59,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
     def decide(in_force: bool) -> None:
         """One look: extend, forbear, lapse, or enforce (``in_force``: leave it in force)."""
         nonlocal granted, total, forborne
-        stage = deal.stage_for(tier.instrument)
+        stage = deal.stage
         extend = 0.0
         if granted < max_extensions and total < max_total:
             extend = chance(v, f"{p}.extend", stage) * v[f"{p}.extension_decay"] ** granted
@@ -74,7 +72,8 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             deal.extensions += 1
             tier.status, tier.due = PENDING, env.now + days
             deal.log("deadline_extended", tier=tier.index, days=days, stage=stage,
-                     until_day=tier.due, extensions=granted, lifted=in_force)
+                     until_day=tier.due, extensions=granted, lifted=in_force,
+                     fails=deal.fails(tier.instrument))
             deal.update_service()
             deal.poke()
         elif u < extend + forbear:
@@ -94,7 +93,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             regime, forborne = deal.regimes, 0
             tier.can_forbear = max_forbearances > 0
         if tier.status in BITING:
-            if tier.hold and deal.stage_for(tier.instrument) in (APPROVED, CLOSING):
+            if tier.hold and deal.held_for(tier.instrument):
                 tier.status = HELD  # not enforced against an approved deal: suspended
                 deal.log("enforcement_suspended", tier=tier.index, stage=deal.stage)
                 deal.update_service()
@@ -116,7 +115,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             yield _sleep(deal, tier)
             continue
         if tier.status == HELD:
-            if deal.stage_for(tier.instrument) in (APPROVED, CLOSING):
+            if deal.held_for(tier.instrument):
                 yield _sleep(deal, tier)
                 continue
             tier.status, tier.due = PENDING, env.now  # the deal it waited for failed
@@ -124,7 +123,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             tier.recheck = False
             yield _sleep(deal, tier, tier.due)
             continue
-        if tier.hold and deal.stage_for(tier.instrument) in (APPROVED, CLOSING):
+        if tier.hold and deal.held_for(tier.instrument):
             tier.status = HELD
             deal.log("enforcement_held", tier=tier.index, stage=deal.stage)
             continue
@@ -136,15 +135,15 @@ def _forbear(deal: Deal, tier: Tier, count: int, lifted: bool = False) -> None:
     deal.forbearances += 1
     tier.status, tier.due = FORBORNE, deal.env.now + days
     deal.log("forbearance", tier=tier.index, days=days, until_day=tier.due, count=count,
-             lifted=lifted, stage=deal.stage_for(tier.instrument))
+             lifted=lifted, stage=deal.stage, fails=deal.fails(tier.instrument))
     deal.update_service()
     deal.poke()
 
 
 def _lapse(deal: Deal, tier: Tier, lifted: bool = False) -> None:
     tier.status = "lapsed"
-    deal.log("deadline_lapses", tier=tier.index, lifted=lifted,
-             stage=deal.stage_for(tier.instrument))
+    deal.log("deadline_lapses", tier=tier.index, lifted=lifted, stage=deal.stage,
+             fails=deal.fails(tier.instrument))
     deal.update_service()
     deal.poke()
 
@@ -154,7 +153,8 @@ def _enforce(deal: Deal, tier: Tier, stage: str) -> None:
     if tier.kind == "lapse":
         _lapse(deal, tier)
         return
-    deal.log("enforcement", tier=tier.index, stage=stage, remedy=tier.kind)
+    deal.log("enforcement", tier=tier.index, stage=stage, remedy=tier.kind,
+             fails=deal.fails(tier.instrument))
     if tier.kind == "transaction_termination":
         deal.end(ABANDONED, tier=tier.index)
         return

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.actors.deal import APPROVED, BITING, CLOSING, ENDED, PENDING, Deal
+from sim.actors.deal import BITING, ENDED, PENDING, Deal
 
 RULING_TRIES = 8  # draws of a pending suit's time to ruling (model.occurrences sizes them)
 
@@ -71,8 +71,7 @@ def _end_instrument(deal: Deal, instrument: int, status: str) -> None:
 def _held(deal: Deal, instrument: int) -> bool:
     """Every live tier is held (or would be) for an approved deal: nothing to sue against."""
     live = [t for t in deal.tiers if t.instrument == instrument and t.status not in ENDED]
-    return (bool(live) and deal.stage_for(instrument) in (APPROVED, CLOSING)
-            and all(t.hold for t in live))
+    return bool(live) and deal.held_for(instrument) and all(t.hold for t in live)
 
 
 def _ruling_day(deal: Deal, s: SuitTerms, filed: float) -> float:

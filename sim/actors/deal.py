@@ -155,13 +155,15 @@ class Deal:
             return self.signed.stage
         return NEGOTIATING if self.talks else NONE
 
-    def stage_for(self, instrument: int) -> str:
-        """The stage as one instrument's authority sees it: a deal that fails the
-        instrument's test is no deal for it (the parties are still negotiating)."""
+    def fails(self, instrument: int) -> bool:
+        """Does the signed deal fail this instrument's test (so it cannot resolve it)?"""
         signed = self.signed
-        if signed is not None and self.failures(instrument, signed.bidder):
-            return NEGOTIATING
-        return self.stage
+        return signed is not None and bool(self.failures(instrument, signed.bidder))
+
+    def held_for(self, instrument: int) -> bool:
+        """Is there an approved deal this instrument's authority holds for: approved or
+        closing, and meeting the instrument's test (one that fails it resolves nothing)?"""
+        return self.stage in (APPROVED, CLOSING) and not self.fails(instrument)
 
     def failures(self, instrument: int, bidder: int) -> list[str]:
         """Why the bidder's terms would not resolve this instrument (empty: they would)."""
@@ -274,7 +276,7 @@ class Deal:
                 continue
             day = self.env.now
             if t.status not in BITING:
-                stage, p = self.stage_for(t.instrument), t.enforcement
+                stage, p = self.stage, t.enforcement
                 extend = forbear = 0.0
                 if t.granted >= 0:
                     extend = (v.get(f"{p}.extend.{stage}", v[f"{p}.extend.otherwise"])

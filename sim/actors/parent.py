@@ -185,7 +185,10 @@ def _log_positions(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerm
         accepted = accepts(deal, parent, b)
         value = b.value(deal.packages[b.index])
         meets = crossing(now, origin, deadline, b, value, parent) if accepted else None
-        positions.append({"bidder": b.index, "accepted": accepted,
+        package = deal.packages[b.index]
+        refused = b.needs_licence and already_refused(deal, package.structure,
+                                                      package.technology)
+        positions.append({"bidder": b.index, "accepted": accepted, "licence_refused": refused,
                           "unmet": deal.unmet(b.index), "offer_bn": b.offer(x, value),
                           "demand_bn": parent.demand(x, years), "valuation_bn": value,
                           "reservation_bn": parent.walk_away(x, years),
