@@ -259,14 +259,17 @@ def test_mitigation():
 
 def test_blocked_deal_needs_the_president_to_overrule():
     """e'. Assurance below the mitigation threshold: a block recommendation, which the
-    president follows with his ``on_block`` block share b: P(sale) = (1 − b)·F(D − K)."""
-    b = 0.85
+    committee makes only after an investigation (I days), and which the president follows
+    with his ``on_block`` block share b: P(sale) = (1 − b)·F(D − K − I)."""
+    b, inv = 0.85, 20.0
     doc = base()
-    doc["committee"].update(clear_threshold=0.9, mitigation_threshold=0.8)
+    doc["committee"].update(clear_threshold=0.9, mitigation_threshold=0.8,
+                            investigation_days=inv)
     doc["bidders"][0]["security_assurance"] = 0.5
     doc["president"]["on_block"] = {"block": b}
     res = run(scenario_from(doc), N, seed=18)
-    assert_proportion(count(res, SALE), N, (1 - b) * F(D - K), "P(sale)")
+    assert_proportion(count(res, SALE), N, (1 - b) * F(D - K - inv), "P(sale)")
+    assert np.all(res["phases"][res["outcome"] == SALE] == 2)
 
 
 def test_export_licence():

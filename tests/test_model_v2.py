@@ -508,7 +508,8 @@ def test_the_presidents_shares(assurance, shares):
     come with their shares. What follows: approve → a sale; in concept → finalised within
     the window with φ = 0.5 (a sale), else stalled (unresolved, approved in concept);
     nothing → unresolved under review; block → the deal dies (unresolved, open).
-    P(sale) = approve + φ·in_concept."""
+    P(sale) = approve + φ·in_concept. A deal the committee would block is investigated
+    first (45 days, the default), whatever the investigation chance."""
     s = scenario(f"""
         name: discretion
         start: {day(0)}
@@ -539,8 +540,9 @@ def test_the_presidents_shares(assurance, shares):
         decision = p.events("president_decides")[0][1]["decision"]
         o = p.outcome
         assert ("sale" if o.outcome == SALE else STATES[o.state]) in ending[decision]
-        if o.outcome == SALE:
-            assert o.day == 15 + 30 * (decision == IN_CONCEPT) + 30  # closing: 30 days
+        if o.outcome == SALE:  # a blocking recommendation comes after a 45-day investigation
+            investigated = 45 * (assurance < 0.4)
+            assert o.day == 15 + investigated + 30 * (decision == IN_CONCEPT) + 30
 
 
 def test_a_blocked_pending_transaction_is_abandoned_after_abandon_days():
@@ -718,7 +720,8 @@ def test_a_larger_sale_is_never_easier_to_license(by_structure, granted):
 
 @pytest.mark.parametrize("withdraws", [30, 60])
 def test_a_fresh_review_does_not_revive_a_bidder_who_walked_away(withdraws):
-    """A's deal is blocked on day 15 (half the time); a new administration orders a
+    """A's deal is blocked on day 25 (half the time: a 10-day review, the 10-day
+    investigation a block needs, 5 days' decision); a new administration orders a
     fresh review on day 40. If A's own withdrawal day (30) has passed, it is not revived:
     one deal signed. If it has not (60), the blocked deal is reviewed afresh, a second
     signature on day 40."""
@@ -730,7 +733,7 @@ def test_a_fresh_review_does_not_revive_a_bidder_who_walked_away(withdraws):
         parent: {{name: P, reservation_bn: 10}}
         bidders: [{{name: A, valuation_bn: 100, withdraws_day: {withdraws},
                    security_assurance: 0.1}}]
-        committee: {{review_days: 10, investigation_probability: 0}}
+        committee: {{review_days: 10, investigation_probability: 0, investigation_days: 10}}
         president: {{decision_days: 5, on_block: {{block: 0.5}}}}
     """)
     blocked = 0
@@ -942,15 +945,16 @@ FRESH_REVIEW_WHILE_BARGAINING = f"""
     bidders:
       - {{name: A, agreed_at_start: true, agreed_price_bn: 12, security_assurance: 0.1}}
       - {{name: B, valuation_bn: 12, opening_fraction: 0.5, security_assurance: 0.9}}
-    committee: {{review_days: 10, investigation_probability: 0, clear_threshold: 0.7,
-                mitigation_threshold: 0.4}}
+    committee: {{review_days: 10, investigation_probability: 0, investigation_days: 1,
+                clear_threshold: 0.7, mitigation_threshold: 0.4}}
     president: {{decision_days: 5}}
     closing: {{days: 10}}
 """
 
 
 def test_a_fresh_review_while_the_parent_bargains_keeps_one_deal_at_a_time():
-    """Deterministic. A (agreed, assurance 0.1) is blocked on day 15; the parent then
+    """Deterministic. A (agreed, assurance 0.1) is blocked on day 16 (review 10, the
+    one-day investigation a block needs, decision 5); the parent then
     bargains with B, on course to meet on day 81.8 (linear concession toward the ban on
     day 100). A new administration on day 75 orders a fresh review of A's blocked deal:
     A is signed again. The run completes with one deal at a time, a block kills the deal
@@ -969,9 +973,9 @@ def test_a_fresh_review_while_the_parent_bargains_keeps_one_deal_at_a_time():
             live = None
         elif kind == "offers_cross":
             assert not math.isnan(d["offer_bn"])
-    # A is blocked again on day 90; then B, whose crossing has passed, signs at once
+    # A is blocked again on day 91; then B, whose crossing has passed, signs at once
     assert p.outcome.outcome == SALE and p.outcome.winner == 1
-    assert p.outcome.agreement_day == 90.0 and p.outcome.deals_signed == 3
+    assert p.outcome.agreement_day == 91.0 and p.outcome.deals_signed == 3
 
 
 def test_the_rich_scenario_runs_to_the_end():

@@ -49,8 +49,9 @@ def test_a_refile_cycle_with_chance_r_and_cap_k(r, cap):
     """Every filing is recommended for a block; before taking it the parties withdraw and
     refile with chance r, at most k times. So the number of refilings N is geometric cut
     at k: P(N = j) = r^j (1 - r) for j < k and P(N = k) = r^k; and the deal is abandoned
-    on day 30 + N (20 + 30) + 5 exactly (each refiling waits 20 days, then a 30-day
-    review; the President takes 5 days and the abandonment 0)."""
+    on day 75 + N (20 + 75) + 5 exactly (each filing has a 30-day review and, since the
+    committee blocks only after one, a 45-day investigation; each refiling waits 20 days;
+    the President takes 5 days and the abandonment 0)."""
     s = scenario(pending(f"{{probability: {r}, max: {cap}, days: 20}}"))
     res = run(s, N, seed=61)
     assert count(res, ABANDONED) == N
@@ -58,7 +59,8 @@ def test_a_refile_cycle_with_chance_r_and_cap_k(r, cap):
     for j in range(cap + 1):
         exact = r ** j * (1 - r) if j < cap else r ** cap
         assert_proportion(int(np.sum(refiled == j)), N, exact, f"P(N = {j})")
-    np.testing.assert_allclose(res["day"], 30 + refiled * 50 + 5)
+    np.testing.assert_allclose(res["day"], 75 + refiled * 95 + 5)
+    assert np.all(res["phases"] == 2)
 
 
 def test_a_refiling_with_better_terms_can_clear():

@@ -229,9 +229,11 @@ def test_sobol_analysis_over_four_inputs(tmp_path):
     the commonest ending of oracle.yaml (a ban enforced with probability 0.9), so the
     discovery check looked for a shutdown box; in v2 the ban may be extended, forborne or
     let lapse and shutdowns are rare (about 5%) with no box worth a split, while sales are
-    common and driven by Oracle's security assurance and the licence: discovery must find a
-    sale box there, denser than the base rate, and none for ``abandoned`` (a business,
-    not a pending transaction, is never abandoned)."""
+    common: discovery must find a sale box there, denser than the base rate, and none for
+    ``abandoned`` (a business, not a pending transaction, is never abandoned). Since model
+    v2 part 2 the Oracle partnership (ByteDance keeping most) fails the section 721
+    order's test, so it closes only once that order has ended: the box may name the
+    committee and licence inputs or the new administration's revocation."""
     done = run_cli(ORACLE, "--sweep", SWEEPS / "ci_sobol.yaml", "--runs", "300", "--out",
                    tmp_path, "--quiet")
     assert done.returncode == 0, done.stderr
@@ -251,8 +253,10 @@ def test_sobol_analysis_over_four_inputs(tmp_path):
     assert found["sale"], "no discovery box for sale"
     top = found["sale"][0]
     assert top["density"] > top["base_rate"] and 0 < top["coverage"] <= 1
-    assert ("bidders.Oracle.security_assurance" in top["rule"]
-            or "home_government.approval_by_structure.minority_partnership" in top["rule"])
+    assert any(key in top["rule"] for key in (
+        "bidders.Oracle.security_assurance",
+        "home_government.approval_by_structure.minority_partnership",
+        "politics.new_administration_revokes.probability")), top["rule"]
     assert found["abandoned"] == []
 
 

@@ -1,8 +1,9 @@
 """The national-security review committee: statutory phases, then a recommendation on the
 deal's terms, then (for a deal it would clear only with mitigation) rounds of talks.
 
-Phases follow 31 CFR Part 800: review, then (with some probability) investigation, then
-(rarely) an extraordinary extension, each drawn afresh for every filing. The assessment
+Phases follow 31 CFR Part 800: review, then (with some probability, and always before a
+block) investigation, then (rarely) an extraordinary extension, each drawn afresh for
+every filing. The assessment
 is the buyer's security assurance plus what the deal's terms add or take away
 (``committee.assessment``); the recommendation compares it with the committee's
 thresholds, so a stricter committee (higher thresholds) never clears more.
@@ -46,7 +47,11 @@ def review(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, in
     deal.phases = 1
     deal.log("review_starts", bidder=bidder.index)
     yield env.timeout(deal.take("committee.review_days"))
-    if deal.take(f"{bidder.key}.draw.investigation") < v["committee.investigation_probability"]:
+    package = deal.packages[bidder.index]
+    # The committee refers a deal to the head of state for a block only after an
+    # investigation (section 721(b)(2), (d)): one it would block is investigated.
+    if deal.take(f"{bidder.key}.draw.investigation") < v["committee.investigation_probability"] \
+            or recommend(v, bidder, package) == BLOCK:
         deal.phases = 2
         deal.log("investigation_starts", bidder=bidder.index)
         yield env.timeout(deal.take("committee.investigation_days"))
@@ -54,7 +59,6 @@ def review(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, in
             deal.phases = 3
             deal.log("review_extended", bidder=bidder.index)
             yield env.timeout(deal.take("committee.extension_days"))
-    package = deal.packages[bidder.index]
     recommendation = recommend(v, bidder, package)
     deal.log("recommendation", bidder=bidder.index, recommendation=recommendation,
              assessment=assessment(v, bidder, package))
