@@ -523,11 +523,11 @@ class _Narrator:
     def _on_political_event(self, day: float, d: dict[str, Any]) -> list[str]:
         ev = self.s.politics[d["event"]]
         if not d["happened"]:
-            return [f"{_upper(ev.name)}: it does not happen (nothing changes)."]
+            return [f"{_upper(ev.name)}: no change of regime."]
         n = d["sets"]
         what = (f"; {n} of the government's chances {'changes' if n == 1 else 'change'} "
                 "from today" if n else "")
-        return [f"{_upper(ev.name)}: it happens{what}."]
+        return [f"{_upper(ev.name)}: the regime changes{what}."]
 
     def _on_revoked(self, day: float, d: dict[str, Any]) -> list[str]:
         return [f"{_upper(self.instrument(d['instrument']))} is revoked."]
