@@ -398,8 +398,9 @@ def test_a_firm_deadline_clusters_agreements_at_its_end_and_a_likely_extension_w
 
 def test_a_consortium_forms_at_a_known_rate():
     """A partner joins the agreed bid with chance 0.6 on a day exponential with mean 40;
-    the deal closes on day 10 + 15 + 30 = 55 (review, decision, closing) and the partner's
-    7.5% counts only if it joined before: P(the parent keeps 72.5%) = 0.6 (1 - e^(-55/40))."""
+    the President approves on day 10 + 15 = 25 (review, decision) and approved terms are
+    not reopened, so the partner's 7.5% counts only if it joined before: P(the parent
+    keeps 72.5%) = 0.6 (1 - e^(-25/40)); the sale closes on day 55 either way."""
     s = scenario(f"""
         name: consortium
         start: {day(0)}
@@ -418,7 +419,8 @@ def test_a_consortium_forms_at_a_known_rate():
     assert count(res, SALE) == N
     joined = np.isclose(res["parent_stake"], 0.725)
     assert np.all(joined | np.isclose(res["parent_stake"], 0.8))
-    assert_proportion(int(joined.sum()), N, 0.6 * (1 - math.exp(-55 / 40)), "P(joined)")
+    assert_proportion(int(joined.sum()), N, 0.6 * (1 - math.exp(-25 / 40)), "P(joined)")
+    assert np.all(res["day"] == 55)
 
 
 def test_new_bidders_arrive_as_a_renewal_process():

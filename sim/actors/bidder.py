@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import simpy
 
-from sim.actors.deal import Deal, Package
+from sim.actors.deal import APPROVED, CLOSING, IN_CONCEPT, Deal, Package
 
 MINORITY = 2  # scenario.STRUCTURES.index("minority_partnership")
+DECIDED = (IN_CONCEPT, APPROVED, CLOSING)  # a deal whose terms the head of state approved
 
 
 @dataclass(slots=True, frozen=True)
@@ -75,14 +76,14 @@ def join(deal: Deal, joiner: BidderTerms, lead: BidderTerms, day: float, stake: 
          assurance: float) -> Generator[simpy.Event, object, None]:
     """On ``day`` the joiner brings its money, its stake and its standing to the lead's bid
     (a consortium): the parent keeps ``stake`` less, the committee reads ``assurance``
-    more, and the joiner stops bidding alone. It joins only a bid still alive, and not if
-    its own deal is the one signed."""
+    more, and the joiner stops bidding alone. It joins only a bid still alive and not yet
+    approved (approved terms are not reopened), and not if its own deal is the one signed."""
     if day > 0:
         yield deal.env.timeout(day)
     signed = deal.signed
     if (not deal.present[lead.index] and (signed is None or signed.bidder != lead.index)) \
             or (signed is not None and signed.bidder == joiner.index) \
-            or joiner.withdraws_day <= deal.env.now or deal.is_over:
+            or deal.stage in DECIDED or joiner.withdraws_day <= deal.env.now or deal.is_over:
         return
     package = deal.packages[lead.index]
     package.parent_stake = max(package.parent_stake - stake, 0.0)
