@@ -20,7 +20,7 @@ from sim.actors.deal import Deal, Package
 from sim.outcome import BLOCK, CLEAR, MITIGATE
 
 SECURITY_TERMS = ("data_localisation", "source_code_review", "trusted_partner")
-ACCEPTED, COUNTERED, REFUSED, EXHAUSTED = "accepted", "countered", "refused", "exhausted"
+ACCEPTED, REFUSED, EXHAUSTED = "accepted", "refused", "exhausted"  # how the talks end
 
 
 def assessment(v: dict[str, float], bidder: BidderTerms, package: Package) -> float:
