@@ -243,50 +243,45 @@ class Deal:
             self.dark_since = math.nan
             self.log("service_restored")
 
-    def pressure(self) -> tuple[float, float]:
+    def pressure(self, expect: bool = False) -> tuple[float, float]:
         """(origin, day) of the threat the parties bargain against: the nearest live one.
 
         A pending or forborne instrument threatens at its due day; one that bites (a ban
         in force, a trustee, penalties) at once. An enjoined, held or ended instrument is
         no threat; with none left the day is infinite: no pressure at all (``tau`` 0, both
-        sides at their opening positions), as for a sale nobody forces.
+        sides at their opening positions), as for a sale nobody forces. With ``expect``,
+        a due day counts the days the parties expect the authority to add at its next look,
+        given the deal's stage (an extension or a forbearance at their chances in force:
+        Yildiz 2004, an uncertain deadline weakens the deadline effect).
         """
         best = (0.0, math.inf)
         for t in self.tiers:
             if self.enjoined[t.instrument] or t.status in ENDED or t.status == HELD:
                 continue
             day = self.env.now if t.status in BITING else t.due
+            if expect and t.status not in BITING:
+                day += self._expected_delay(t)
             if day < best[1]:
                 best = (t.issued, day)
         return best
+
+    def _expected_delay(self, t: Tier) -> float:
+        v, stage, p = self.values, self.stage, t.enforcement
+        extend = forbear = 0.0
+        if t.granted >= 0:
+            extend = (v.get(f"{p}.extend.{stage}", v[f"{p}.extend.otherwise"])
+                      * v[f"{p}.extension_decay"] ** t.granted)
+        if t.can_forbear:
+            forbear = v.get(f"{p}.forbear.{stage}", v[f"{p}.forbear.otherwise"])
+        return extend * t.extension_mean + forbear * t.forbearance_mean
 
     @property
     def pressure_day(self) -> float:
         return self.pressure()[1]
 
     def expected_pressure(self) -> tuple[float, float]:
-        """(origin, day) the parties bargain toward: each live threat's due day plus the
-        days they expect the authority to add at its next look, given the deal's stage
-        (an extension or a forbearance, at their chances in force: Yildiz 2004, an
-        uncertain deadline weakens the deadline effect); one that bites is due at once."""
-        v = self.values
-        best = (0.0, math.inf)
-        for t in self.tiers:
-            if self.enjoined[t.instrument] or t.status in ENDED or t.status == HELD:
-                continue
-            day = self.env.now
-            if t.status not in BITING:
-                stage, p = self.stage, t.enforcement
-                extend = forbear = 0.0
-                if t.granted >= 0:
-                    extend = (v.get(f"{p}.extend.{stage}", v[f"{p}.extend.otherwise"])
-                              * v[f"{p}.extension_decay"] ** t.granted)
-                if t.can_forbear:
-                    forbear = v.get(f"{p}.forbear.{stage}", v[f"{p}.forbear.otherwise"])
-                day = t.due + extend * t.extension_mean + forbear * t.forbearance_mean
-            if day < best[1]:
-                best = (t.issued, day)
-        return best
+        """(origin, day) the parties bargain toward (``pressure(expect=True)``)."""
+        return self.pressure(expect=True)
 
     # -- bargaining ------------------------------------------------------------------
     def poke(self) -> None:
