@@ -31,10 +31,10 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.model import Model  # noqa: E402
-from sim.montecarlo import default_workers, simulate  # noqa: E402
-from sim.sampling import sample_block  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.model.replication import Model  # noqa: E402
+from sim.running.montecarlo import default_workers, simulate  # noqa: E402
+from sim.running.sampling import sample_block  # noqa: E402
+from sim.scenario.loading import load_scenario  # noqa: E402
 
 ORACLE = ROOT / "scenarios" / "oracle.yaml"
 

@@ -8,9 +8,11 @@ import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
 
 PACKAGES = ("dealsim", "simpy", "numpy", "scipy", "matplotlib", "pydantic", "pyyaml")
 
@@ -43,11 +45,11 @@ def git_commit() -> str | None:
     return f"{commit}-dirty" if dirty else commit
 
 
-def scenario_record(path: Path, scenario: BaseModel) -> dict[str, Any]:
-    """The scenario for the record, as read: its file's sha256 and text (a replay needs
-    nothing on disk, which may have changed or gone since) and the validated scenario it
-    resolved to (``extends`` merged, defaults filled in), as JSON that validates back."""
-    data = path.read_bytes()
-    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
-            "content": data.decode("utf-8", errors="replace"),
+def scenario_record(scenario: Scenario) -> dict[str, Any]:
+    """The scenario for the record, as read: where from, the sha256 and text of what was
+    read (a replay needs nothing on disk, which may have changed or gone since) and the
+    validated scenario it resolved to (``extends`` merged, defaults filled in), as JSON
+    that validates back."""
+    source = scenario.source
+    return {"path": source.path, "sha256": source.sha256, "content": source.text,
             "resolved": json.loads(scenario.model_dump_json())}

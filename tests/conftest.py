@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sim.model import Model  # noqa: E402
-from sim.montecarlo import simulate  # noqa: E402
-from sim.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, UNRESOLVED, Outcome  # noqa: E402
-from sim.results import Results  # noqa: E402
-from sim.sampling import sample_block  # noqa: E402
-from sim.scenario import Scenario, parse_scenario  # noqa: E402
+from sim.model.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, UNRESOLVED, Outcome  # noqa: E402
+from sim.model.replication import Model  # noqa: E402
+from sim.running.montecarlo import simulate  # noqa: E402
+from sim.running.results import Results  # noqa: E402
+from sim.running.sampling import sample_block  # noqa: E402
+from sim.scenario.loading import parse_scenario  # noqa: E402
+from sim.scenario.schema import Scenario  # noqa: E402
 
 START = dt.date(2021, 1, 1)
 

@@ -38,7 +38,7 @@ from conftest import (
 )
 from scipy import stats
 
-from sim.outcome import ABANDONED, SALE, SHUTDOWN, STATES, UNRESOLVED
+from sim.model.outcome import ABANDONED, SALE, SHUTDOWN, STATES, UNRESOLVED
 
 M, R, D_PRES, C = 30.0, 5.0, 10.0, 7.0  # mean arrival, review, president, closing days
 K = R + D_PRES + C

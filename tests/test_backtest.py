@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, deadline_effect_scenario, realistic, run, scenario_from
 
-from sim import backtest
-from sim.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, UNRESOLVED
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from sim.analysis import backtest
+from sim.errors import ScenarioError
+from sim.model.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, UNRESOLVED
+from sim.scenario.loading import load_scenario, parse_scenario
 
 CASES = ROOT / "scenarios" / "cases"
 
@@ -179,7 +180,7 @@ def test_by_kind_table_csv_and_json_outputs(tmp_path: Path):
 
 
 def test_backtest_figures_from_hand_forecasts(tmp_path: Path):
-    from sim import backtest_plots
+    from sim.outputs.figures import backtest as backtest_plots
 
     for path in backtest_plots.draw_all(hand_library(), 100, 7, tmp_path):
         image = matplotlib.image.imread(path)

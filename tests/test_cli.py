@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from sim.outcome import OUTCOMES
+from sim.model.outcome import OUTCOMES
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "scenarios" / "oracle.yaml"

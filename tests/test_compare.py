@@ -13,11 +13,11 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from sim.compare import labels, main, paired_difference
-from sim.montecarlo import simulate
-from sim.outcome import OUTCOMES
-from sim.scenario import load_scenario
-from sim.stats import wilson
+from sim.analysis.compare import labels, main, paired_difference
+from sim.analysis.stats import wilson
+from sim.model.outcome import OUTCOMES
+from sim.running.montecarlo import simulate
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "scenarios" / "oracle.yaml"

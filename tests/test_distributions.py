@@ -11,7 +11,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 from scipy import special, stats
 
-from sim.distributions import (
+from sim.running.streams import uniforms
+from sim.scenario.distributions import (
     Days,
     Dist,
     Exponent,
@@ -19,7 +20,6 @@ from sim.distributions import (
     PositiveDays,
     Probability,
 )
-from sim.rng import uniforms
 
 DIST = TypeAdapter(Dist)
 # midpoints of a fine grid: a quasi Monte Carlo sample of the uniform distribution

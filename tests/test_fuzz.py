@@ -34,8 +34,11 @@ from conftest import REALISTIC_YAML, RICH_YAML, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.montecarlo import simulate
-from sim.scenario import Scenario, ScenarioError, load_scenario, uncertain_inputs
+from sim.errors import ScenarioError
+from sim.running.montecarlo import simulate
+from sim.scenario.inputs import uncertain_inputs
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
 
 _COMMON: dict[str, Any] = {
     "deadline": None, "database": None, "print_blob": True,

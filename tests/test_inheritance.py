@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, run
 
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from sim.errors import ScenarioError
+from sim.scenario.loading import load_scenario, parse_scenario
 
 #       line
 BASE = """\

@@ -29,7 +29,7 @@ from conftest import (
     shares,
 )
 
-from sim.outcome import (
+from sim.model.outcome import (
     ABANDONED,
     APPROVE,
     OUTCOMES,
@@ -38,8 +38,8 @@ from sim.outcome import (
     STATES,
     UNRESOLVED,
 )
-from sim.sampling import sample_block
-from sim.scenario import STRUCTURES
+from sim.running.sampling import sample_block
+from sim.scenario.schema import STRUCTURES
 
 N = 2000
 SEED = 2024

@@ -18,9 +18,10 @@ import yaml
 from conftest import REALISTIC_YAML, ROOT, realistic
 
 from sim import limits
-from sim.montecarlo import simulate
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
-from sim.sweep import Range, Sweep, load_sweep
+from sim.analysis.sweep import Range, Sweep, load_sweep
+from sim.errors import ScenarioError
+from sim.running.montecarlo import simulate
+from sim.scenario.loading import load_scenario, parse_scenario
 
 SRC = "limits.yaml"
 

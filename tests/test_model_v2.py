@@ -29,7 +29,8 @@ from conftest import (
 )
 from scipy import stats
 
-from sim.outcome import (
+from sim.errors import ScenarioError
+from sim.model.outcome import (
     ABANDONED,
     APPROVE,
     IN_CONCEPT,
@@ -40,7 +41,7 @@ from sim.outcome import (
     STATES,
     UNRESOLVED,
 )
-from sim.scenario import ScenarioError, parse_scenario
+from sim.scenario.loading import parse_scenario
 
 FORBEAR_DAYS = "instruments.ban.enforcement.forbearance_days"
 EXTENSION_DAYS = "instruments.ban.enforcement.extension_days"

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from conftest import assert_proportion, count, day, play, run, scenario
 
-from sim.outcome import ABANDONED, SALE, UNRESOLVED
-from sim.scenario import ScenarioError, parse_scenario
+from sim.errors import ScenarioError
+from sim.model.outcome import ABANDONED, SALE, UNRESOLVED
+from sim.scenario.loading import parse_scenario
 
 N = 4000
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from conftest import RICH_YAML, realistic, rich, scenario, scenario_from
 
-from sim.model import Model
-from sim.montecarlo import simulate
-from sim.narrate import (
+from sim.model.outcome import OUTCOMES, SALE, SHUTDOWN, UNRESOLVED
+from sim.model.replication import Model
+from sim.outputs.narration import (
     _Narrator,
     example_runs,
     format_story,
@@ -25,10 +25,10 @@ from sim.narrate import (
     run_stories,
     story,
 )
-from sim.outcome import OUTCOMES, SALE, SHUTDOWN, UNRESOLVED
-from sim.results import Run
-from sim.rng import BLOCK_SIZE
-from sim.sampling import sample_block
+from sim.running.montecarlo import simulate
+from sim.running.results import Run
+from sim.running.sampling import sample_block
+from sim.running.streams import BLOCK_SIZE
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 31

@@ -16,9 +16,13 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from sim import html_report, plots, replay, report, stats
-from sim.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, STATES, UNRESOLVED, Outcome
-from sim.results import DTYPES, Results, Run
+from sim.analysis import stats
+from sim.commands import replay
+from sim.model.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, STATES, UNRESOLVED, Outcome
+from sim.outputs import report_page as html_report
+from sim.outputs import run_folder as report
+from sim.outputs.figures import run as plots
+from sim.running.results import DTYPES, Results, Run
 
 START = dt.date(2024, 4, 24)
 HORIZON = 100.0
@@ -243,7 +247,7 @@ def test_figures_draw_from_synthetic_results(tmp_path: Path, name: str) -> None:
 # --- compare and sweeps ---------------------------------------------------------------
 
 def test_compare_counts_every_outcome(tmp_path: Path) -> None:
-    from sim.compare import comparison
+    from sim.analysis.compare import comparison
 
     path = tmp_path / "x.yaml"
     path.write_text("name: x\n")
@@ -260,7 +264,7 @@ def test_compare_counts_every_outcome(tmp_path: Path) -> None:
 
 
 def test_sweep_table_and_analysis_outputs_include_abandoned() -> None:
-    from sim import sweep
+    from sim.analysis import sweep
 
     assert sweep.OUTPUTS == ("p_sale", "p_shutdown", "p_abandoned", "days_median")
     spec = sweep.Sweep(name="t", design="grid",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from sim.cli import main
+from sim.commands.main import main
 
 EXAMPLE = ROOT / "scenarios" / "example.yaml"
 

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from conftest import scenario
 
-from sim import plots
-from sim.html_report import (
+from sim.model.outcome import OUTCOMES
+from sim.outputs.figures import run as plots
+from sim.outputs.report_page import (
     OUTCOME_COLOURS,
     REPORT_NAME,
     assumptions,
@@ -25,11 +26,10 @@ from sim.html_report import (
     source_comments,
     write_report,
 )
-from sim.montecarlo import simulate
-from sim.outcome import OUTCOMES
-from sim.report import write_outputs
-from sim.results import Run
-from sim.scenario import load_scenario
+from sim.outputs.run_folder import write_outputs
+from sim.running.montecarlo import simulate
+from sim.running.results import Run
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "scenarios" / "oracle.yaml"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import realistic, rich, run, scenario_from
 
-from sim.results import Results
+from sim.running.results import Results
 
 SEED = 77
 

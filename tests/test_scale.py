@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import stats
-from sim.blockstore import BlockStore
-from sim.montecarlo import max_half_width, simulate
-from sim.results import Results
-from sim.scenario import load_scenario
+from sim.analysis import stats
+from sim.running.blockstore import BlockStore
+from sim.running.montecarlo import max_half_width, simulate
+from sim.running.results import Results
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "scenarios" / "example.yaml"

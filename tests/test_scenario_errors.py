@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, scenario
 
-from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from sim.errors import ScenarioError
+from sim.scenario.loading import load_scenario, parse_scenario
+from sim.scenario.schema import Scenario
 
 SRC = "case.yaml"
 

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import overrides
-from sim.montecarlo import simulate
-from sim.outcome import OUTCOMES
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
-from sim.sweep import Range, Sweep, design_points, load_sweep, run_points, table_text
+from sim.analysis.sweep import Range, Sweep, design_points, load_sweep, run_points, table_text
+from sim.errors import ScenarioError
+from sim.model.outcome import OUTCOMES
+from sim.running.montecarlo import simulate
+from sim.scenario import overrides
+from sim.scenario.loading import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "scenarios" / "oracle.yaml"

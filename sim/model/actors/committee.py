@@ -1,0 +1,100 @@
+"""The national-security review committee: statutory phases, then a recommendation on the
+deal's terms, then (for a deal it would clear only with mitigation) rounds of talks.
+
+Phases follow 31 CFR Part 800: review, then (with some probability, and always before a
+block) investigation, then (rarely) an extraordinary extension, each drawn afresh for
+every filing. The assessment
+is the buyer's security assurance plus what the deal's terms add or take away
+(``committee.assessment``); the recommendation compares it with the committee's
+thresholds, so a stricter committee (higher thresholds) never clears more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import simpy
+
+from sim.model.actors.bidder import BidderTerms
+from sim.model.actors.deal import Deal, Package
+from sim.model.outcome import BLOCK, CLEAR, MITIGATE
+
+SECURITY_TERMS = ("data_localisation", "source_code_review", "trusted_partner")
+ACCEPTED, REFUSED, EXHAUSTED = "accepted", "refused", "exhausted"  # how the talks end
+
+
+def assessment(v: dict[str, float], bidder: BidderTerms, package: Package) -> float:
+    """The committee's reading of the deal on the table, on the assurance scale [0, 1]."""
+    a = "committee.assessment"
+    score = (bidder.assurance + package.extra
+             + sum(v[f"{a}.{term}"] for term in SECURITY_TERMS if getattr(package, term))
+             + v[f"{a}.board_seats"] * package.board_seats
+             - v[f"{a}.parent_stake"] * package.parent_stake
+             - (v[f"{a}.licensed"] if package.technology == 1 else 0.0)
+             - (v[f"{a}.retained"] if package.technology == 3 else 0.0))
+    return min(max(score, 0.0), 1.0)
+
+
+def recommend(v: dict[str, float], bidder: BidderTerms, package: Package) -> int:
+    clear = v["committee.clear_threshold"]
+    mitigate = min(v["committee.mitigation_threshold"], clear)
+    score = assessment(v, bidder, package)
+    return CLEAR if score >= clear else MITIGATE if score >= mitigate else BLOCK
+
+
+def review(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, int]:
+    v, env = deal.values, deal.env
+    deal.phases = 1
+    deal.log("review_starts", bidder=bidder.index)
+    yield env.timeout(deal.take("committee.review_days"))
+    package = deal.packages[bidder.index]
+    # The committee refers a deal to the head of state for a block only after an
+    # investigation (section 721(b)(2), (d)): one it would block is investigated.
+    if deal.take(f"{bidder.key}.draw.investigation") < v["committee.investigation_probability"] \
+            or recommend(v, bidder, package) == BLOCK:
+        deal.phases = 2
+        deal.log("investigation_starts", bidder=bidder.index)
+        yield env.timeout(deal.take("committee.investigation_days"))
+        if deal.take(f"{bidder.key}.draw.review_extension") < v["committee.extension_probability"]:
+            deal.phases = 3
+            deal.log("review_extended", bidder=bidder.index)
+            yield env.timeout(deal.take("committee.extension_days"))
+    recommendation = recommend(v, bidder, package)
+    deal.log("recommendation", bidder=bidder.index, recommendation=recommendation,
+             assessment=assessment(v, bidder, package))
+    return recommendation
+
+
+def asks(v: dict[str, float], package: Package) -> list[str]:
+    """The security terms the committee asks for: those it credits that the deal lacks."""
+    return [t for t in SECURITY_TERMS
+            if not getattr(package, t) and v[f"committee.assessment.{t}"] > 0]
+
+
+def mitigate(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, str]:
+    """Rounds of mitigation talks. Each round the committee asks for terms and the parties
+    answer after ``committee.mitigation_days``: they accept (the terms are added and the
+    deal counts as cleared), counter (another round, up to ``max_mitigation_rounds``;
+    after the last the committee recommends blocking) or refuse."""
+    v, env = deal.values, deal.env
+    package = deal.packages[bidder.index]
+    rounds = deal.mitigation_cap
+    for k in range(1, rounds + 1):
+        deal.mitigation_rounds += 1
+        wanted = asks(v, package)
+        deal.log("mitigation_round", bidder=bidder.index, round=k, asks=wanted)
+        yield env.timeout(deal.take("committee.mitigation_days"))
+        u = deal.take(f"{bidder.key}.draw.mitigation")
+        if u < bidder.mitigation_acceptance:
+            for term in wanted:
+                setattr(package, term, True)
+            # what the named terms do not cover, other commitments make up: the deal clears
+            package.extra += max(v["committee.clear_threshold"]
+                                 - assessment(v, bidder, package), 0.0)
+            deal.log("mitigation_agreed", bidder=bidder.index, round=k, terms=wanted)
+            return ACCEPTED
+        if u >= bidder.mitigation_acceptance + bidder.mitigation_counter:
+            deal.log("mitigation_refused", bidder=bidder.index, round=k)
+            return REFUSED
+        deal.log("mitigation_countered", bidder=bidder.index, round=k, last=k == rounds)
+    return EXHAUSTED

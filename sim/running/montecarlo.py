@@ -1,0 +1,129 @@
+"""Many replications: fixed blocks of keyed streams, run serially or on a process pool.
+
+A block's replications depend only on (seed, block index), never on which worker runs
+it, so any number of workers gives bit-identical results. Blocks of 1,000 keep each task
+large enough for the pool's overhead to vanish.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import numpy as np
+from tqdm import tqdm
+
+from sim.analysis import stats
+from sim.limits import MAX_RUNS
+from sim.model.outcome import OUTCOMES
+from sim.model.replication import Model
+from sim.running.blockstore import BlockStore
+from sim.running.results import Results
+from sim.running.sampling import sample_block, varying_inputs
+from sim.running.streams import BLOCK_SIZE
+from sim.scenario.schema import Scenario
+
+
+def run_block(scenario: Scenario, model: Model, keep: list[str], seed: int, block: int,
+              n: int) -> Results:
+    drawn = sample_block(scenario, seed, block, n)
+    rows = [model.run(values, draws, row) for values, draws, row in drawn.rows()]
+    index = {k: i for i, k in enumerate(drawn.keys)}
+    return Results.from_rows(rows, {k: drawn.values[:, index[k]] for k in keep})
+
+
+@functools.lru_cache(maxsize=8)
+def _prepared(scenario_json: str) -> tuple[Scenario, Model, list[str]]:
+    """A worker builds each scenario's model once, whatever executor sends it blocks."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    return scenario, Model(scenario), varying_inputs(scenario)
+
+
+def run_task(task: tuple[str, int, int, int]) -> Results:
+    """One block, from plain data (scenario JSON, seed, block, size): any executor can run it."""
+    scenario_json, seed, block, n = task
+    return run_block(*_prepared(scenario_json), seed, block, n)
+
+
+def blocks(runs: int, first: int = 0) -> list[tuple[int, int]]:
+    """(block index, size) for replications ``first`` to ``runs``: full blocks, then the
+    remainder as a prefix of the next block. ``first`` must be a multiple of the block size."""
+    count = math.ceil(runs / BLOCK_SIZE)
+    return [(b, min(BLOCK_SIZE, runs - b * BLOCK_SIZE))
+            for b in range(first // BLOCK_SIZE, count)]
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def ignore_interrupts() -> None:
+    """Pool workers leave Ctrl-C to the main process, which saves what is finished and
+    stops them in order; otherwise each worker prints its own KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def iter_blocks(scenario: Scenario, seed: int, todo: list[tuple[int, int]], workers: int = 1,
+                executor: Executor | None = None) -> Iterator[Results]:
+    """Each block's results, in block order, from a process pool, an executor (e.g. Dask's)
+    or this process. Results depend only on (seed, block), never on who computed them."""
+    tasks = [(scenario.model_dump_json(), seed, b, n) for b, n in todo]
+    if executor is not None:
+        yield from executor.map(run_task, tasks)
+    elif workers <= 1 or len(tasks) <= 1:
+        yield from map(run_task, tasks)
+    else:
+        pool = ProcessPoolExecutor(min(workers, len(tasks)), initializer=ignore_interrupts)
+        try:
+            yield from pool.map(run_task, tasks)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def max_half_width(results: Results) -> float:
+    """The widest 95% Wilson interval half-width among the outcome probabilities."""
+    counts = np.bincount(results["outcome"], minlength=len(OUTCOMES))
+    low, high = stats.wilson(counts, len(results))
+    return float(np.max(high - low) / 2)
+
+
+def simulate(scenario: Scenario, runs: int, seed: int, workers: int = 1,
+             progress: bool = False, executor: Executor | None = None,
+             precision: float | None = None, store: BlockStore | None = None) -> Results:
+    """Run ``runs`` replications of ``scenario`` from ``seed``.
+
+    With ``precision``, ``runs`` is a cap: blocks are added until every outcome's 95%
+    interval is at most ``precision`` wide on each side. The stop is checked block by
+    block in order, so the answer is the same whatever the number of workers. With a
+    ``store``, each finished block is saved and saved blocks are reused.
+    """
+    if not 1 <= runs <= MAX_RUNS:
+        raise ValueError(f"runs must be between 1 and {MAX_RUNS:,}")
+    plan = blocks(runs)
+    parts: list[Results] = []
+    batch = len(plan) if precision is None else max(2, 2 * max(workers, 1))
+    with tqdm(total=None if precision else runs, unit="run", file=sys.stderr, delay=2.0,
+              disable=not progress, desc=scenario.name[:40]) as bar:
+        while len(parts) < len(plan):
+            todo = plan[len(parts):len(parts) + batch]
+            saved = [store.load(b, n) if store else None for b, n in todo]
+            missing = [t for t, part in zip(todo, saved, strict=True) if part is None]
+            fresh = iter_blocks(scenario, seed, missing, workers, executor)
+            for (b, _), part in zip(todo, saved, strict=True):
+                if part is None:
+                    part = next(fresh)
+                    if store:
+                        store.save(b, part)
+                parts.append(part)
+                bar.update(len(part))
+                if precision is not None:
+                    width = max_half_width(Results.concat(parts))
+                    bar.set_postfix_str(f"±{width:.4f} (target ±{precision})")
+                    if width <= precision:
+                        return Results.concat(parts)
+    return Results.concat(parts)

@@ -1,0 +1,283 @@
+"""Reading a scenario (or sweep) file's YAML safely, and ``extends``: one file merged over
+the file it names, key by key, so a dated variant says only what changed.
+
+Every node keeps the mark of the file it came from, so an error found after merging still
+names the file and line its key was written on (``sim.scenario.locate``).
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from sim.errors import ScenarioError
+from sim.limits import MAX_FILE_BYTES
+
+EXTENDS = "extends"  # top-level key: the file this one inherits from
+MAX_EXTENDS_DEPTH = 10
+# Lists merged item by item under ``extends`` (matched by this key); other lists are replaced.
+NAMED_LISTS = {("instruments",): "id", ("politics",): "id", ("bidders",): "name"}
+REMOVE = "remove"  # ``{name: X, remove: true}`` in a named list drops the inherited item X
+STR_TAG = "tag:yaml.org,2002:str"
+
+
+def read_text(path: Path, source: str) -> str:
+    # Read at most one byte past the cap: a device or pipe (/dev/zero) reports size 0.
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ScenarioError(f"{source}: file is larger than {MAX_FILE_BYTES:,} bytes")
+        return data.decode("utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: no such file") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(f"{source}:{line}: not UTF-8 text "
+                            f"({exc.reason} at byte {exc.start})") from None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{source}: cannot read "
+                            f"({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def load_tree(path: Path, source: str,
+               chain: tuple[tuple[Path, str], ...]) -> yaml.MappingNode:
+    """One file's node tree with everything it extends merged beneath it."""
+    root = compose(read_text(path, source), source)
+    return inherit(root, source, (*chain, (path.resolve(), source)))
+
+
+class SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing deep flow nesting (``[[[[…``) and too many values as
+    it reads: it composes some 20,000 values a second, and thousands of open brackets
+    would cost it seconds before its recursion gives up."""
+
+    composed = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.composed += 1
+        if self.composed > MAX_NODES:
+            raise ScenarioError(f"{self.name}:{self.line + 1}: more than {MAX_NODES:,} values "
+                                "(a scenario has a few hundred)")
+        return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise ScenarioError(f"{self.name}:{self.line + 1}: values nested deeper than "
+                                f"{MAX_DEPTH} levels")
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[no-untyped-call]
+
+
+def compose(text: str, source: str, what: str = "scenario") -> yaml.MappingNode:
+    """The checked YAML node tree of one file; every mark names ``source``, so an error
+    found after merging still points at the file (and line) its key came from."""
+    try:
+        loader = SafeLoader(text)
+        loader.name = source
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+        data = None
+        if root is not None:
+            check_nodes(root, source)
+            data = SafeConstructor().construct_document(root)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}:" if mark is not None else ""
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, a position
+            line = f"{text.count(chr(10), 0, exc.position) + 1}:"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{source}:{line} YAML syntax error: {problem}") from None
+    except RecursionError:  # PyYAML composes recursively: [[[[…]]]] thousands deep
+        raise ScenarioError(f"{source}:{loader.line + 1}: values nested deeper than "
+                            f"{MAX_DEPTH} levels") from None
+    if root is None:
+        raise ScenarioError(f"{source}:1: file is empty (expected a {what} mapping)")
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise ScenarioError(f"{source}:1: top level must be a mapping of keys, "
+                            f"not {type(data).__name__}")
+    return root
+
+
+def inherit(root: yaml.MappingNode, source: str,
+             chain: tuple[tuple[Path, str], ...]) -> yaml.MappingNode:
+    """Resolve ``extends``: load the named file (relative to this one) and merge this over it."""
+    found = next(((k, v) for k, v in root.value if str(k.value) == EXTENDS), None)
+    if found is None:
+        return root
+    key, value = found
+
+    def fail(problem: str) -> typing.NoReturn:
+        raise ScenarioError(f"{source}:{key.start_mark.line + 1}: {EXTENDS}: {problem}")
+
+    if not (isinstance(value, yaml.ScalarNode) and value.tag == STR_TAG and value.value.strip()):
+        fail("must be the path of another scenario file (allowed: a path relative to "
+             "this file's folder, e.g. ../oracle.yaml)")
+    target = Path(source).parent / value.value
+    shown = os.path.normpath(target)
+    try:
+        target.resolve().is_file()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a link loop
+        fail("not a usable file path (allowed: a path relative to this file's folder)")
+    if any(target.resolve() == seen for seen, _ in chain):
+        fail(f"cycle {' -> '.join([*(name for _, name in chain), shown])} "
+             "(a file cannot extend itself, directly or through others)")
+    if len(chain) > MAX_EXTENDS_DEPTH:
+        fail(f"more than {MAX_EXTENDS_DEPTH} files in the extends chain")
+    if not target.is_file():
+        fail(f"no such file {shown} (allowed: a path relative to this file's folder)")
+    base = load_tree(target, shown, chain)
+    own = yaml.MappingNode(root.tag, [(k, v) for k, v in root.value if k is not key],
+                           root.start_mark, root.end_mark, root.flow_style)
+    return typing.cast(yaml.MappingNode, _merge(base, own, ()))
+
+
+def _is_block(node: yaml.Node) -> bool:
+    """A mapping that merges key by key: any mapping but a distribution."""
+    return isinstance(node, yaml.MappingNode) and all(str(k.value) != "dist"
+                                                      for k, _ in node.value)
+
+
+def _merge(base: yaml.Node, over: yaml.Node, path: tuple[str, ...]) -> yaml.Node:
+    """``over`` on top of ``base``: blocks merge key by key, named lists item by item,
+    anything else (a number, a distribution, another list, null) replaces what it covers."""
+    if _is_block(base) and _is_block(over):
+        assert isinstance(base, yaml.MappingNode) and isinstance(over, yaml.MappingNode)
+        merged = {str(k.value): (k, v) for k, v in base.value}
+        for k, v in over.value:
+            name = str(k.value)
+            merged[name] = (k, _merge(merged[name][1], v, (*path, name))
+                            if name in merged else v)
+        return yaml.MappingNode(over.tag, list(merged.values()), over.start_mark,
+                                over.end_mark, over.flow_style)
+    ident = NAMED_LISTS.get(path)
+    if (ident and isinstance(base, yaml.SequenceNode) and isinstance(over, yaml.SequenceNode)
+            and over.value):
+        return _merge_named(base, over, ident, path)
+    return over
+
+
+def item_id(node: yaml.Node, ident: str) -> str | None:
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if str(k.value) == ident and isinstance(v, yaml.ScalarNode):
+                return str(v.value)
+    return None
+
+
+class NamedList(yaml.SequenceNode):
+    """A list merged from several files: errors name its items by ``ident``, not position,
+    since a merged position need not match any file's."""
+
+    def __init__(self, ident: str, over: yaml.SequenceNode, value: list[yaml.Node]) -> None:
+        super().__init__(over.tag, value, over.start_mark, over.end_mark, over.flow_style)
+        self.ident = ident
+
+
+def _merge_named(base: yaml.SequenceNode, over: yaml.SequenceNode, ident: str,
+                 path: tuple[str, ...]) -> yaml.SequenceNode:
+    """Items with the same ``ident`` merge; new ones are appended; ``remove: true`` drops one."""
+    items: list[yaml.Node | None] = list(base.value)
+    index = {name: i for i, item in enumerate(items)
+             if (name := item_id(item, ident)) is not None}
+    for n, item in enumerate(over.value):
+        name = item_id(item, ident)
+        keys = ({str(k.value): v for k, v in item.value}
+                if isinstance(item, yaml.MappingNode) else {})
+        if REMOVE in keys:
+            where = f"{item.start_mark.name}:{item.start_mark.line + 1}: {path[0]}[{n}]"
+            flag = keys[REMOVE]
+            if set(keys) != {ident, REMOVE} or not (isinstance(flag, yaml.ScalarNode)
+                                                    and flag.value == "true"):
+                raise ScenarioError(f"{where}: {REMOVE}: takes only the item's {ident} "
+                                    f"(allowed: {{{ident}: ..., {REMOVE}: true}})")
+            if name not in index or items[index[name]] is None:
+                raise ScenarioError(f"{where}: {REMOVE}: nothing inherited with {ident} "
+                                    f"{name!r} to remove")
+            items[index[name]] = None
+        elif name is not None and name in index and items[index[name]] is not None:
+            items[index[name]] = _merge(typing.cast(yaml.Node, items[index[name]]), item,
+                                        (*path, name))
+        else:
+            items.append(item)
+    return NamedList(ident, over, [i for i in items if i is not None])
+
+
+
+
+MAX_NODES = 20_000  # a scenario is a few hundred nodes; far more means an alias bomb
+MAX_DEPTH = 50  # a scenario nests about six levels; far more would exhaust the stack later
+
+
+def check_nodes(root: yaml.Node, source: str) -> None:
+    """Refuse what safe_load lets through silently: duplicate or non-text keys, recursive
+    aliases, alias bombs (a few lines expanding to millions of nodes) and deep nesting
+    (also through aliases), which would exhaust the stack of the recursive steps after."""
+    sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}  # levels below a node, so an alias counts its own depth
+    constructor = SafeConstructor()
+    open_: set[int] = set()
+
+    def fail(node: yaml.Node, path: str, problem: str) -> typing.NoReturn:
+        where = f" {path}:" if path else ""
+        raise ScenarioError(f"{source}:{node.start_mark.line + 1}:{where} {problem}")
+
+    def size(node: yaml.Node, path: str, depth: int = 0) -> int:
+        if depth + heights.get(id(node), 0) > MAX_DEPTH:
+            fail(node, path, f"values nested deeper than {MAX_DEPTH} levels")
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_:
+            fail(node, path, "recursive alias (an anchor used inside itself)")
+        open_.add(id(node))
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                where = f"{path}.{quoted_key(name)}" if path else quoted_key(name)
+                if key.tag != "tag:yaml.org,2002:str":
+                    fail(key, where, "keys must be text (quote it)")
+                if name in seen:
+                    fail(key, where, "duplicate key (each key may appear once)")
+                seen.add(name)
+                total += size(value, where, depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, f"{path}[{i}]", depth + 1)
+                         for i, item in enumerate(node.value))
+        elif node.tag != STR_TAG:  # 2020-02-30, !!int x: PyYAML raises plain ValueErrors
+            try:
+                constructor.construct_object(node)
+            except (ValueError, KeyError, TypeError, OverflowError) as exc:
+                kind = node.tag.rsplit(":", 1)[-1]
+                fail(node, path, f"{shown(node.value)} is not a valid {kind} ({exc})")
+        if total > MAX_NODES:
+            fail(node, path, f"expands to over {MAX_NODES:,} values (alias bomb?)")
+        open_.discard(id(node))
+        sizes[id(node)] = total
+        children = ([v for _, v in node.value] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        heights[id(node)] = 1 + max((heights[id(c)] for c in children), default=0)
+        return total
+
+    size(root, "")
+
+
+
+
+def quoted_key(name: str) -> str:
+    """A key as an error names it: quoted when blank or padded, else it would not show."""
+    return name if name and name.strip() == name else repr(name)
+
+
+def shown(value: Any) -> str:
+    """A value from the file as the error quotes it: its repr, cut short if it is long."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + "…"
+
