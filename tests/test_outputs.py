@@ -205,7 +205,8 @@ def test_html_glossary_describes_the_four_outcomes() -> None:
 
 
 def test_html_outcome_table_lists_the_states(ten: Run) -> None:
-    page = html_report._outcomes_table(report.results_summary(ten))
+    page = html_report.render_part(
+        "outcomes.html.j2", html_report.results_context(ten, report.results_summary(ten)))
     for name in OUTCOMES:
         assert f'id="outcome-{name}"' in page
     assert 'id="state-enjoined"' in page and "30.0%" in page
@@ -214,7 +215,8 @@ def test_html_outcome_table_lists_the_states(ten: Run) -> None:
 
 
 def test_html_timing_lists_abandoned_and_the_counts(ten: Run) -> None:
-    text = html_report._timing(ten, report.results_summary(ten))
+    text = html_report.render_part(
+        "timing.html.j2", html_report.results_context(ten, report.results_summary(ten)))
     assert "Given a abandoned" not in text  # the wording of each ending reads well
     assert "abandoned: median day 70" in text
     assert "0.30 forbearances" in text and "a regime change: 20.0%" in text

@@ -9,8 +9,10 @@ import re
 import shutil
 import subprocess
 import textwrap
+from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import matplotlib.image
 import numpy as np
 import pytest
@@ -22,14 +24,15 @@ from sim.outputs.report_page import (
     OUTCOME_COLOURS,
     REPORT_NAME,
     assumptions,
-    file_sources,
+    render_part,
+    scenario_sources,
     source_comments,
     write_report,
 )
 from sim.outputs.run_folder import write_outputs
 from sim.running.montecarlo import simulate
 from sim.running.results import Run
-from sim.scenario.loading import load_scenario
+from sim.scenario.loading import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 ORACLE = ROOT / "scenarios" / "oracle.yaml"
@@ -123,15 +126,26 @@ def test_inherited_keys_take_their_comments_from_the_file_they_come_from(
         parent:
           reservation_bn: 3     # the child's own number, §9
         """), encoding="utf-8")
-    found = file_sources(child)
+    source = load_scenario(child).source
+    child.write_text("name: changed since   # not what was run\n", encoding="utf-8")
+    found = scenario_sources(source)  # the top file's comments come from the text run
     own = found["parent.reservation_bn"]
     assert (own.comment, own.file, own.line) == ("the child's own number, §9", None, 4)
+    assert found["name"].comment == ""
     inherited = found["instruments.order.date"]
     assert inherited.comment == "§2 (order + 30 days)"
     assert inherited.file is not None and Path(inherited.file).resolve() == (
         tmp_path / "base.yaml").resolve()
     assert inherited.line == 11
     assert "extends" not in found
+
+
+def test_a_scenario_made_from_text_has_the_comments_of_its_text() -> None:
+    source = parse_scenario(COMMENTED).source
+    assert source.path is None
+    found = scenario_sources(source)
+    assert found["start"].comment == "day zero, §1" and found["start"].file is None
+    assert found["parent.reservation_bn"].line == 23
 
 
 def test_outcome_colours_are_the_figures_colours() -> None:
@@ -264,13 +278,69 @@ def test_missing_browser_skips_here_but_fails_in_ci(monkeypatch: pytest.MonkeyPa
         chromium()
 
 
-def test_report_survives_a_scenario_file_gone_since_the_run(tmp_path: Path) -> None:
+def test_report_needs_no_scenario_file_on_disk(tmp_path: Path) -> None:
     path = tmp_path / "gone.yaml"
     path.write_text(ORACLE.read_text(encoding="utf-8"), encoding="utf-8")
     s = load_scenario(path)
     run = Run(s, path, simulate(s, 200, 5), 5, 1)
     data = write_outputs(run, tmp_path / "first", figures=False)
-    path.unlink()
+    path.unlink()  # the page reads the comments from the text the run was loaded from
+    write_report(run, tmp_path, data, [])
+    page = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
+    assert "could not be read again" not in page
+    assert "lognormal(median=20, sigma=0.2)" in page
+    assert "§2: 1.5 x 20 = the reported ask of about 30 bn" in page
+
+
+def test_report_survives_a_parent_file_gone_since_the_run(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text(ORACLE.read_text(encoding="utf-8"), encoding="utf-8")
+    path = tmp_path / "child.yaml"
+    path.write_text("extends: base.yaml\nname: child\n", encoding="utf-8")
+    s = load_scenario(path)
+    run = Run(s, path, simulate(s, 200, 5), 5, 1)
+    data = write_outputs(run, tmp_path / "first", figures=False)
+    (tmp_path / "base.yaml").unlink()  # what it extends is read from disk: gone, no sources
     write_report(run, tmp_path, data, [])
     page = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
     assert "could not be read again" in page and "lognormal(median=20, sigma=0.2)" in page
+
+
+class _Text(HTMLParser):
+    """The page's text as a browser shows it (entities decoded), and its tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_markup_in_the_scenario_is_shown_as_text(tmp_path: Path) -> None:
+    text = COMMENTED.replace("name: t   # the name",
+                             'name: "<script>alert(1)</script> & co"   # the name').replace(
+        "# day zero, §1", "# day zero <script>x()</script> & R&D, §1 <b>bold</b>")
+    s = scenario(text)
+    assert s.name.startswith("<script>")
+    run = Run(s, Path("t&<i>.yaml"), simulate(s, 100, 1), 1, 1)
+    write_outputs(run, tmp_path, figures=False, command=["run.py", "<b>x</b> & y"])
+    page = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
+    assert "<script" not in page and "<b>bold" not in page and "<i>" not in page
+    parsed = _Text()
+    parsed.feed(page)
+    shown = "".join(parsed.text)
+    assert "script" not in parsed.tags and "i" not in parsed.tags
+    assert "<script>alert(1)</script> & co" in shown  # the title, the heading
+    assert shown.count("<script>alert(1)</script> & co") == 2
+    assert "day zero <script>x()</script> & R&D, §1 <b>bold</b>" in shown  # its source
+    assert "t&<i>.yaml" in shown and "run.py <b>x</b> & y" in shown
+    assert "&amp;amp;" not in page  # escaped once, not twice
+
+
+def test_a_name_the_page_lacks_is_an_error_not_a_blank() -> None:
+    with pytest.raises(jinja2.UndefinedError):
+        render_part("timing.html.j2", {})

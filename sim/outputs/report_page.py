@@ -5,20 +5,24 @@ Self-contained means readable offline and as a single attachment: the figures ar
 embedded as base64 PNG, the style is inline, nothing is fetched. The assumptions table
 lists every input with its distribution and the comment the scenario file gives as its
 source, found through the YAML nodes' line marks (PyYAML drops comments, so they are read
-from the lines the marks point at).
+from the lines the marks point at) in the text the scenario was loaded from.
+
+The page is laid out by the jinja2 templates in ``sim/outputs/templates/``, autoescaped:
+a scenario name or comment reaches the page as text, never as markup.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import jinja2
 import numpy as np
 import yaml
 from pydantic import BaseModel
@@ -28,8 +32,9 @@ from sim.errors import ScenarioError
 from sim.files import atomic_write_text
 from sim.model.outcome import OUTCOMES, STATE_WORDS
 from sim.running.results import INPUT_PREFIX, Run, due_words
+from sim.scenario import schema
 from sim.scenario.inputs import NOT_INPUTS
-from sim.scenario.yaml_tree import load_tree
+from sim.scenario.yaml_tree import compose, inherit, read_text
 
 if TYPE_CHECKING:  # narration re-runs the model: imported when a page is written
     from sim.outputs.narration import Story
@@ -140,18 +145,23 @@ def source_comments(text: str) -> dict[str, Source]:
     return _sources(root, lambda mark: lines, root.start_mark.name if root else None)
 
 
-def file_sources(path: Path) -> dict[str, Source]:
-    """``source_comments`` of a scenario file as loaded: with ``extends``, of the merged
-    tree, each key's comment read from the file it came from (its node's mark names it)."""
-    cache: dict[str, list[str]] = {}
+def scenario_sources(source: schema.Source) -> dict[str, Source]:
+    """``source_comments`` of a scenario as loaded, from the text it was read from (the
+    file on disk may have changed or gone since): with ``extends``, of the merged tree,
+    each inherited key's comment read from the file it came from (its node's mark names
+    it, relative to the scenario's folder). A scenario made from text has its own alone."""
+    if source.path is None:
+        return source_comments(source.text)
+    main = source.path
+    cache = {main: source.text.splitlines()}
 
     def lines_of(mark: yaml.Mark) -> list[str]:
         if mark.name not in cache:
-            cache[mark.name] = Path(mark.name).read_text(encoding="utf-8").splitlines()
+            cache[mark.name] = read_text(Path(mark.name), mark.name).splitlines()
         return cache[mark.name]
 
-    root = load_tree(path, str(path), ())
-    return _sources(root, lines_of, str(path))
+    root = inherit(compose(source.text, main), main, ((Path(main).resolve(), main),))
+    return _sources(root, lines_of, main)
 
 
 def _identifier(item: yaml.Node) -> str | None:
@@ -236,232 +246,207 @@ def assumptions(run: Run, sources: dict[str, Source]) -> list[Assumption]:
     return rows
 
 
-# -- the page ---------------------------------------------------------------------------
+# -- what the page shows -----------------------------------------------------------------
+# The templates (sim/outputs/templates/) only lay out what these two functions hand them:
+# every number is formatted and every ``data[...]`` read here, so the summary's shape is
+# known in one place (the context) and the page's look in another (the templates).
 
-STYLE = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue",
-       Arial, sans-serif; color: #1a1a1a; max-width: 68rem; margin: 2rem auto;
-       padding: 0 1.2rem; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; }
-h2 { font-size: 1.25rem; margin-top: 2.4rem; border-bottom: 1px solid #ccc; }
-h3 { font-size: 1.02rem; margin: 1.6rem 0 .4rem; }
-.meta, .note, figcaption { color: #555; font-size: .9rem; }
-table { border-collapse: collapse; width: 100%; margin: .6rem 0; font-size: .9rem; }
-th, td { text-align: left; vertical-align: top; padding: .3rem .5rem;
-         border-bottom: 1px solid #e3e3e3; }
-th { background: #f3f3f3; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.assumptions { table-layout: fixed; }
-table.assumptions td { overflow-wrap: anywhere; }
-table.assumptions td.num { white-space: normal; }
-tr.group td { background: #fafafa; font-weight: 600; padding-top: .7rem; }
-code { font: .85rem ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; }
-.swatch { display: inline-block; width: .9rem; height: .9rem; border-radius: 2px;
-          vertical-align: -.1rem; margin-right: .4rem; }
-.default { color: #777; font-style: italic; }
-figure { margin: 1.4rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-table.story td.when { white-space: nowrap; color: #444; font-variant-numeric: tabular-nums; }
-.big { font-size: 1.15rem; font-weight: 600; }
-@media print { body { max-width: none; } figure { break-inside: avoid; } }
-"""
+@dataclass(frozen=True)
+class OutcomeRow:
+    name: str
+    probability: str
+    interval: str
+    count: str
+    meaning: str
+    colour: str = ""  # an outcome's swatch; a state row has none
+    state: bool = False  # a state an unresolved run stood in, under the outcome rows
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    caption: str
+    base64: str
+
+
+@dataclass(frozen=True)
+class StoryView:
+    outcome: str
+    colour: str
+    headline: str
+    lines: list[tuple[str, str]]  # (the date and day where they change, else "", the text)
+
+
+@dataclass(frozen=True)
+class AssumptionRow:
+    key: str
+    short: str  # the key without its group
+    value: str
+    sampled: str
+    comment: str
+    where: str | None  # "line 12" or "base.yaml, line 12"; None: the schema default
+
+
+@dataclass(frozen=True)
+class AssumptionGroup:
+    name: str
+    rows: list[AssumptionRow]
 
 
 def _pct(p: float) -> str:
     return f"{100 * p:.1f}%"
 
 
-def _outcomes_table(data: dict[str, Any]) -> str:
-    rows = []
-    for name in OUTCOMES:
-        o = data["outcomes"][name]
-        low, high = o["ci95"]
-        rows.append(
-            f'<tr id="outcome-{name}"><td><span class="swatch" style="background:'
-            f'{OUTCOME_COLOURS[name]}"></span><b>{name}</b></td>'
-            f'<td class="num big">{_pct(o["probability"])}</td>'
-            f'<td class="num">{_pct(low)} – {_pct(high)}</td>'
-            f'<td class="num">{o["count"]:,}</td><td>{_e(OUTCOME_MEANING[name])}</td></tr>')
-    for state, o in data["unresolved_by_state"].items():
-        if o["count"]:
-            low, high = o["ci95"]
-            rows.append(
-                f'<tr class="state" id="state-{state}"><td>&emsp;<code>{_e(state)}</code></td>'
-                f'<td class="num">{_pct(o["probability"])}</td>'
-                f'<td class="num">{_pct(low)} – {_pct(high)}</td>'
-                f'<td class="num">{o["count"]:,}</td><td>unresolved: '
-                f"{_e(STATE_WORDS[state])}</td></tr>")
-    return ("<table><thead><tr><th>outcome</th><th>probability</th><th>95% interval"
-            "</th><th>runs</th><th>meaning</th></tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table>")
-
-
 def _when(run: Run, day: float | None) -> str:
     return "beyond the horizon" if day is None else f"day {day:.0f} ({run.date(day)})"
 
 
-def _timing(run: Run, data: dict[str, Any]) -> str:
-    items = []
+def results_context(run: Run, data: dict[str, Any]) -> dict[str, Any]:
+    """What the page says of the run's numbers, from the part of ``data`` that
+    ``results_summary`` makes (so a test can show it for synthetic results alone): the
+    outcome table and the timing sentences."""
+    outcomes: list[OutcomeRow] = []
+    for name in OUTCOMES:
+        o = data["outcomes"][name]
+        low, high = o["ci95"]
+        outcomes.append(OutcomeRow(name, _pct(o["probability"]), f"{_pct(low)} – {_pct(high)}",
+                                   f"{o['count']:,}", OUTCOME_MEANING[name],
+                                   colour=OUTCOME_COLOURS[name]))
+    for state, o in data["unresolved_by_state"].items():
+        if o["count"]:
+            low, high = o["ci95"]
+            outcomes.append(OutcomeRow(state, _pct(o["probability"]),
+                                       f"{_pct(low)} – {_pct(high)}", f"{o['count']:,}",
+                                       STATE_WORDS[state], state=True))
+
+    timing: list[str] = []
     res = data["days_to_resolution"]["all_runs_censored_at_horizon"]["days"]
-    items.append("Resolved (any outcome; open runs censored at the horizon): "
-                 f"10%: {_when(run, res['p10'])} · 50%: {_when(run, res['p50'])} · "
-                 f"90%: {_when(run, res['p90'])}.")
+    timing.append("Resolved (any outcome; open runs censored at the horizon): "
+                  f"10%: {_when(run, res['p10'])} · 50%: {_when(run, res['p50'])} · "
+                  f"90%: {_when(run, res['p90'])}.")
     for _, name in stats.RESOLVED:
         given = data["days_to_resolution"][f"given_{name}"]
         if given is not None:
             d = given["days"]
-            items.append(f"Day of resolution, {name}: median {_when(run, d['p50'])}, "
-                         f"10–90% between day {d['p10']:.0f} and day {d['p90']:.0f}.")
+            timing.append(f"Day of resolution, {name}: median {_when(run, d['p50'])}, "
+                          f"10–90% between day {d['p10']:.0f} and day {d['p90']:.0f}.")
     if data["winners"]:
-        items.append("Buyer (share of all runs): " + ", ".join(
-            f"{_e(k)} {_pct(v['probability'])}" for k, v in data["winners"].items()) + ".")
+        timing.append("Buyer (share of all runs): " + ", ".join(
+            f"{k} {_pct(v['probability'])}" for k, v in data["winners"].items()) + ".")
     control = data["sale_parent_keeps_control"]["probability"]
     if control > 0:
-        items.append(f"Sales in which the parent keeps 50% or more (a partnership closing once "
-                     f"no test it fails is in force, not a divestiture): {_pct(control)} of "
-                     "all runs.")
+        timing.append(f"Sales in which the parent keeps 50% or more (a partnership closing once "
+                      f"no test it fails is in force, not a divestiture): {_pct(control)} of "
+                      "all runs.")
     price = data["price_bn_given_sale"]
     if price is not None:
         stake = data["stake_price_bn_given_sale"]
-        items.append(f"Price given a sale, per 100% of the business: median USD "
-                     f"{price['p50']:.1f} bn, 10–90% USD {price['p10']:.1f}–{price['p90']:.1f} "
-                     "bn" + ("" if stake is None else f"; for the stake sold: median USD "
-                             f"{stake['p50']:.1f} bn, 10–90% USD {stake['p10']:.1f}–"
-                             f"{stake['p90']:.1f} bn") + ".")
-    items.append(f"Per run, on average: {data['extensions_mean']:.2f} deadline extensions, "
-                 f"{data['forbearances_mean']:.2f} forbearances, "
-                 f"{data['days_dark_mean']:.1f} days with the service dark.")
-    items.append("Share of runs with " + ", ".join(
+        timing.append(f"Price given a sale, per 100% of the business: median USD "
+                      f"{price['p50']:.1f} bn, 10–90% USD {price['p10']:.1f}–"
+                      f"{price['p90']:.1f} bn" + ("" if stake is None else
+                                                  f"; for the stake sold: median USD "
+                                                  f"{stake['p50']:.1f} bn, 10–90% USD "
+                                                  f"{stake['p10']:.1f}–{stake['p90']:.1f} bn")
+                      + ".")
+    timing.append(f"Per run, on average: {data['extensions_mean']:.2f} deadline extensions, "
+                  f"{data['forbearances_mean']:.2f} forbearances, "
+                  f"{data['days_dark_mean']:.1f} days with the service dark.")
+    timing.append("Share of runs with " + ", ".join(
         f"{what}: {_pct(data[key]['probability'])}" for key, what in stats.SHARES) + ".")
-    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
+    return {"outcomes": outcomes, "timing": timing}
 
 
-def _figures(out: Path, files: Sequence[str]) -> str:
-    pngs = [f for f in files if f.endswith(".png")]
-    if not pngs:
-        return '<p class="note">Figures were not drawn for this run (--no-figures).</p>'
-    parts = []
-    for name in pngs:
-        encoded = base64.b64encode((out / name).read_bytes()).decode("ascii")
-        caption = FIGURE_CAPTIONS.get(name, name)
-        parts.append(f'<figure><img src="data:image/png;base64,{encoded}" alt="{_e(caption)}"'
-                     f' data-file="{_e(name)}"><figcaption>{_e(caption)} '
-                     f'(<code>{_e(name)}</code>)</figcaption></figure>')
-    return "".join(parts)
+def _figures(out: Path, files: Sequence[str]) -> list[Figure]:
+    return [Figure(name, FIGURE_CAPTIONS.get(name, name),
+                   base64.b64encode((out / name).read_bytes()).decode("ascii"))
+            for name in files if name.endswith(".png")]
 
 
-def _stories(run: Run, told: Sequence[Story]) -> str:
-    parts = [f'<p class="note">The first replication ending in each outcome, told from the '
-             f"model's own event log. Re-tell any replication K with <code>python run.py "
-             f"{_e(run.path)} --runs {len(run.results)} --seed {run.seed} --trace-run K"
-             f"</code> (K is the row of <code>replications.csv</code>).</p>"]
-    for story in told:
-        rows = []
-        last = None
-        for line in story.lines:
-            stamp = f"{line.date:%a %d %b %Y} · day {line.day:.1f}"
-            shown = stamp if stamp != last else ""
-            rows.append(f'<tr><td class="when">{_e(shown)}</td><td>{_e(line.text)}</td></tr>')
-            last = stamp
-        colour = OUTCOME_COLOURS[story.outcome_name]
-        parts.append(f'<section class="story" id="story-{story.outcome_name}"><h3>'
-                     f'<span class="swatch" style="background:{colour}"></span>'
-                     f"{_e(story.headline)}</h3><table class=\"story\"><tbody>"
-                     + "".join(rows) + "</tbody></table></section>")
-    return "".join(parts)
+def _story(story: Story) -> StoryView:
+    lines: list[tuple[str, str]] = []
+    last: str | None = None
+    for line in story.lines:
+        stamp = f"{line.date:%a %d %b %Y} · day {line.day:.1f}"
+        lines.append((stamp if stamp != last else "", line.text))
+        last = stamp
+    return StoryView(story.outcome_name, OUTCOME_COLOURS[story.outcome_name], story.headline,
+                     lines)
 
 
-def _assumptions(rows: Sequence[Assumption], path: Path, read: bool = True) -> str:
-    body = []
-    group = None
+def _assumption_groups(rows: Sequence[Assumption]) -> list[AssumptionGroup]:
+    groups: list[AssumptionGroup] = []
     for row in rows:
-        if row.group != group:
-            group = row.group
-            body.append(f'<tr class="group"><td colspan="4"><code>{_e(group)}</code></td></tr>')
-        if not read:
-            source = '<span class="default">(the file could not be read again)</span>'
-        elif row.source is None:
-            source = '<span class="default">not in the file: the schema default</span>'
-        else:
+        if not groups or groups[-1].name != row.group:
+            groups.append(AssumptionGroup(row.group, []))
+        short = row.key.removeprefix(row.group + ".") if row.group != "scenario" else row.key
+        where: str | None = None
+        if row.source is not None:
             where = (f"{row.source.file}, line {row.source.line}" if row.source.file
                      else f"line {row.source.line}")
-            said = (_e(row.source.comment) if row.source.comment
-                    else '<span class="default">no comment in the file</span>')
-            source = f'{said} <span class="note">({_e(where)})</span>'
-
-        short = row.key.removeprefix(group + ".") if group != "scenario" else row.key
-        body.append(f'<tr><td><code title="{_e(row.key)}">{_e(short)}</code></td>'
-                    f"<td>{_e(row.value)}</td>"
-                    f'<td class="num">{_e(row.sampled)}</td><td>{source}</td></tr>')
-    return (f'<p class="note">Every setting of <code>{_e(path)}</code>, by its key path (the '
-            f"<code>input.&lt;key&gt;</code> columns of <code>replications.csv</code>). "
-            f"“Source” is the file's own comment on or above the key (for a key inherited "
-            f"through <code>extends</code>, the comment in the file it comes from); “§n” "
-            f"refers to a section "
-            f"of docs/domain.md. “Drawn” is the median and 10–90% range of the values this run "
-            f'sampled.</p><table class="assumptions"><colgroup><col style="width:24%">'
-            f'<col style="width:21%"><col style="width:15%"><col style="width:40%">'
-            f"</colgroup><thead><tr><th>input</th><th>value or distribution</th>"
-            f"<th>drawn: median [10–90%]</th><th>source</th></tr></thead><tbody>"
-            + "".join(body) + "</tbody></table>")
+        groups[-1].rows.append(AssumptionRow(row.key, short, row.value, row.sampled,
+                                             row.source.comment if row.source else "", where))
+    return groups
 
 
-def _provenance(data: dict[str, Any]) -> str:
-    s = data["scenario"]
+def page_context(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
+                 told: Sequence[Story], sources: dict[str, Source] | None) -> dict[str, Any]:
+    """Everything ``report.html.j2`` shows, as text ready to escape: the only place besides
+    ``results_context`` that reads ``data`` (summary.json's content), so a typed summary
+    replaces it here alone. ``sources`` None: the comments could not be read."""
+    s = run.scenario
+    due = "; ".join(f"{d.label}: {d.date:%d %b %Y} ({due_words(d)})" for d in s.due_dates)
+    record = data["scenario"]
     versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items() if v)
-    items = [("scenario file", s["path"]), ("sha256", s["sha256"]),
-             ("command", " ".join(data["command"] or [])), ("seed", data["seed"]),
-             ("runs", f"{data['runs']:,}"), ("workers", data["workers"]),
-             ("created", data["created"]), ("git commit", data["git_commit"] or "unknown"),
-             ("versions", versions)]
-    return ("<table><tbody>" + "".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>"
-                                       for k, v in items) + "</tbody></table>")
+    return {
+        "name": s.name,
+        "description": s.description.strip(),
+        "runs": f"{data['runs']:,}",
+        "seed": str(data["seed"]),
+        "start": f"{s.start:%d %b %Y}",
+        "horizon_days": f"{s.horizon_days:g}",
+        "horizon_date": str(record["horizon_date"]),
+        "created": str(data["created"]),
+        "due_dates": due or "none",
+        **results_context(run, data),
+        "figures": _figures(out, files),
+        "replay": {"path": str(run.path), "runs": str(len(run.results)), "seed": str(run.seed)},
+        "stories": [_story(story) for story in told],
+        "scenario_path": str(run.path),
+        "sources_read": sources is not None,
+        "assumption_groups": _assumption_groups(assumptions(run, sources or {})),
+        "provenance": [
+            ("scenario file", str(record["path"])), ("sha256", str(record["sha256"])),
+            ("command", " ".join(data["command"] or [])), ("seed", str(data["seed"])),
+            ("runs", f"{data['runs']:,}"), ("workers", str(data["workers"])),
+            ("created", str(data["created"])),
+            ("git commit", str(data["git_commit"] or "unknown")), ("versions", versions)],
+    }
+
+
+# -- the page ---------------------------------------------------------------------------
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The templates, loaded on first use (not at import: most commands draw no page).
+    Autoescape is on for every template and string, and a name the context lacks is an
+    error, not an empty cell."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("sim.outputs", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                            default_for_string=True, default=True),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True)
+
+
+def render_part(template: str, context: dict[str, Any]) -> str:
+    """One template of the page (``report.html.j2`` or one of its partials) with ``context``."""
+    return _environment().get_template(template).render(context)
 
 
 def render(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
            told: Sequence[Story], sources: dict[str, Source] | None) -> str:
-    s = run.scenario
-    due = "; ".join(f"{d.label}: {d.date:%d %b %Y} ({due_words(d)})" for d in s.due_dates)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dealsim — {_e(s.name)}</title>
-<style>{STYLE}</style></head>
-<body>
-<header>
-<h1>{_e(s.name)}</h1>
-<p class="meta">dealsim report · {data['runs']:,} runs · seed {data['seed']} ·
-start {s.start:%d %b %Y} · horizon {s.horizon_days:g} days
-({_e(data['scenario']['horizon_date'])}) · created {_e(data['created'])}</p>
-<p>{_e(s.description.strip())}</p>
-<p class="meta">Due dates: {_e(due or 'none')}.</p>
-</header>
-<main>
-<h2 id="outcomes">How it ends</h2>
-{_outcomes_table(data)}
-<p class="note">The states of the unresolved runs are shares of all runs: they add up to
-the unresolved outcome. The interval is the 95% Wilson interval of the Monte Carlo estimate: it
-measures simulation noise only. The uncertainty about the inputs is already inside the
-probabilities, through the distributions below.</p>
-<h2 id="timing">When, to whom, at what price</h2>
-{_timing(run, data)}
-<h2 id="figures">Figures</h2>
-{_figures(out, files)}
-<h2 id="stories">How it happens: narrated runs</h2>
-{_stories(run, told)}
-<h2 id="assumptions">Assumptions</h2>
-{_assumptions(assumptions(run, sources or {}), run.path, sources is not None)}
-<h2 id="provenance">Provenance</h2>
-{_provenance(data)}
-<p class="note">Beside this page: <a href="summary.json">summary.json</a> (every number
-above) and <a href="replications.csv">replications.csv</a> (one row per run).</p>
-</main>
-</body></html>
-"""
+    """The whole page; ``sources`` None when the scenario's comments could not be read."""
+    return render_part("report.html.j2", page_context(run, data, out, files, told, sources))
 
 
 def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]) -> Path:
@@ -470,9 +455,9 @@ def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]
 
     told = run_stories(run, list(example_runs(run.results["outcome"]).values()))
     try:
-        sources: dict[str, Source] | None = file_sources(run.path)
+        sources: dict[str, Source] | None = scenario_sources(run.scenario.source)
     except (OSError, yaml.YAMLError, ScenarioError):
-        sources = None  # the file changed or went since it was loaded: values without sources
+        sources = None  # a file it extends changed or went since it was loaded: no sources
     path = out / REPORT_NAME
     atomic_write_text(path, render(run, data, out, files, told, sources))
     return path
