@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sim.model.replication import Model  # noqa: E402
-from sim.running.montecarlo import default_workers, simulate  # noqa: E402
+from sim.running.montecarlo import simulate  # noqa: E402
+from sim.running.runner import default_workers  # noqa: E402
 from sim.running.sampling import sample_block  # noqa: E402
 from sim.scenario.loading import load_scenario  # noqa: E402
 

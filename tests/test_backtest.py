@@ -21,8 +21,11 @@ import pytest
 from conftest import ROOT, deadline_effect_scenario, realistic, run, scenario_from
 
 from sim.analysis import backtest
+from sim.commands import backtest as backtest_command
 from sim.errors import ScenarioError
 from sim.model.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, UNRESOLVED
+from sim.outputs import backtest_folder
+from sim.outputs.text import backtest as backtest_text
 from sim.scenario.loading import load_scenario, parse_scenario
 
 CASES = ROOT / "scenarios" / "cases"
@@ -155,22 +158,23 @@ def test_a_case_without_kind_counts_in_all_only():
 
 def test_by_kind_table_csv_and_json_outputs(tmp_path: Path):
     scored = hand_library()
-    table = backtest.format_table(scored, 100, 7)
+    table = backtest_text.format_table(scored, 100, 7)
     k1 = next(line for line in table.splitlines() if line.startswith("  k1 "))
     assert k1.split()[:4] == ["k1", "2", "3", "0.375"]
     mix = [line for line in table.splitlines() if line.startswith("  k2 ")][-1]
     assert mix.split() == ["k2", "12.5", "0.0", "+12.5", "12.5", "0.0", "+12.5", "12.5",
                            "50.0", "-37.5", "62.5", "50.0", "+12.5"]
     assert "sum over the 4 outcomes" in table and "(count + ½)/(n + 2)" in table
-    backtest.write_csv(tmp_path / "by_kind.csv", backtest.kind_rows(backtest.by_kind(scored)),
-                       backtest.KIND_COLUMNS)
+    backtest_folder.write_csv(tmp_path / "by_kind.csv",
+                              backtest_folder.kind_rows(backtest.by_kind(scored)),
+                              backtest_folder.KIND_COLUMNS)
     rows = list(csv.DictReader((tmp_path / "by_kind.csv").open()))
     assert [(r["group"], r["weighting"], r["n"]) for r in rows] == [
         ("k1", "forecasts", "3"), ("k1", "cases", "2"), ("k2", "forecasts", "2"),
         ("k2", "cases", "2"), ("all", "forecasts", "5"), ("all", "cases", "4")]
     assert float(rows[1]["brier_model"]) == 0.375
     assert float(rows[1]["difference_unresolved"]) == 0.25
-    backtest.write_csv(tmp_path / "backtest.csv", backtest.csv_rows(scored, 100, 7))
+    backtest_folder.write_csv(tmp_path / "backtest.csv", backtest_folder.csv_rows(scored, 100, 7))
     forecasts = list(csv.DictReader((tmp_path / "backtest.csv").open()))
     w = forecasts[-1]
     assert (w["actual"], w["actual_state"], w["scored_outcome"]) == ("unresolved", "enjoined",
@@ -330,7 +334,7 @@ def test_toy_library_scored_by_hand(tmp_path):
               "instruments: [{id: ban, kind: service_ban, date: 2021-02-01}]", "shutdown")
     _toy_case(tmp_path, "b-open.yaml", "bidders: []", "sale")  # forecast unresolved
     out = tmp_path / "out"
-    assert backtest.main([str(tmp_path), "--runs", "100", "--workers", "1", "--out",
+    assert backtest_command.main([str(tmp_path), "--runs", "100", "--workers", "1", "--out",
                           str(out), "--no-figures", "--quiet"]) == 0
     rows = list(csv.DictReader((out / "backtest.csv").open()))
     assert [r["file"].split("/")[-1] for r in rows] == ["a-shut.yaml", "b-open.yaml"]

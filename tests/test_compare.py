@@ -13,8 +13,9 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from sim.analysis.compare import labels, main, paired_difference
+from sim.analysis.compare import labels, paired_difference
 from sim.analysis.stats import wilson
+from sim.commands.compare import main
 from sim.model.outcome import OUTCOMES
 from sim.running.montecarlo import simulate
 from sim.scenario.loading import load_scenario

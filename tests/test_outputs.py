@@ -17,11 +17,15 @@ import numpy as np
 import pytest
 
 from sim.analysis import stats
+from sim.analysis.summary import summarise
 from sim.commands import replay
 from sim.model.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, STATES, UNRESOLVED, Outcome
 from sim.outputs import report_page as html_report
 from sim.outputs import run_folder as report
 from sim.outputs.figures import run as plots
+from sim.outputs.style import COLOURS
+from sim.outputs.tables import write_replications
+from sim.outputs.text.run import format_summary
 from sim.running.results import DTYPES, Results, Run
 
 START = dt.date(2024, 4, 24)
@@ -52,7 +56,8 @@ def fake_run(r: Results, path: Path = Path("synthetic.yaml")) -> Run:
     scenario = SimpleNamespace(
         name="synthetic", description="", start=START, horizon_days=HORIZON,
         due_dates=[due], suitors=[SimpleNamespace(name="A"), SimpleNamespace(name="B")],
-        date_of=lambda day: START + dt.timedelta(days=int(day)))
+        date_of=lambda day: START + dt.timedelta(days=int(day)),
+        source=SimpleNamespace(text="", path=None, sha256="0" * 64))
     return Run(scenario, path, r, 7, 1)  # type: ignore[arg-type]
 
 
@@ -105,7 +110,7 @@ def test_rows_become_typed_columns() -> None:
 
 
 def test_csv_spells_outcome_and_state(tmp_path: Path, ten: Run) -> None:
-    ten.results.to_csv(tmp_path / "replications.csv", ["A", "B"])
+    write_replications(ten, tmp_path / "replications.csv")
     rows = list(csv.DictReader((tmp_path / "replications.csv").open()))
     assert [r["outcome"] for r in rows] == ["sale", "sale", "shutdown", "shutdown",
                                             "abandoned", *["unresolved"] * 5]
@@ -170,9 +175,7 @@ def test_replay_checks_every_number_of_the_summary(ten: Run) -> None:
 
 
 def test_printed_summary(ten: Run) -> None:
-    data = {**report.results_summary(ten), "runs": 10, "seed": 7,
-            "scenario": {"horizon_date": ten.date(HORIZON)}}
-    text = report.format_summary(ten, data)
+    text = format_summary(ten, summarise(ten))
     lines = text.splitlines()
     for name, shown in (("sale", "20.0%"), ("shutdown", "20.0%"), ("abandoned", "10.0%"),
                         ("unresolved", "50.0%")):
@@ -225,9 +228,9 @@ def test_html_timing_lists_abandoned_and_the_counts(ten: Run) -> None:
 # --- figures --------------------------------------------------------------------------
 
 def test_each_outcome_has_its_own_colour() -> None:
-    colours = [plots.COLOURS[o] for o in OUTCOMES]
+    colours = [COLOURS[o] for o in OUTCOMES]
     assert len(set(colours)) == len(OUTCOMES)
-    assert plots.COLOURS["abandoned"] == "#CC79A7"  # Okabe–Ito reddish purple
+    assert COLOURS["abandoned"] == "#CC79A7"  # Okabe–Ito reddish purple
 
 
 @pytest.mark.parametrize("name", list(plots.FIGURES))

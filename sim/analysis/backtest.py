@@ -35,34 +35,27 @@ bans and the ordered unwinds — keeps its outcome (a v1 "shutdown" of a running
 is v2 ``shutdown``).
 """
 
+
 from __future__ import annotations
 
-import argparse
-import csv
 import datetime as dt
-import io
 import math
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import yaml
 
-from sim.files import atomic_write_json, atomic_write_text
+from sim.errors import ScenarioError
 from sim.model.outcome import OUTCOMES, UNRESOLVED
-
-if TYPE_CHECKING:  # the schema pulls in scipy: imported when needed, so --help is instant
-    from sim.scenario.schema import Scenario
+from sim.running.montecarlo import simulate
+from sim.scenario.loading import load_scenario
+from sim.scenario.schema import Scenario
 
 DEFAULT_RUNS = 2_000
-DEFAULT_SEED = 20200914
-DEFAULT_OUT = Path("results/backtest")
 SMOOTHING = 0.5  # Jeffreys: half a count added to each of the four outcomes
-SUMMARY_FORMAT = 2  # 2: four outcomes, scores by kind
 ALL = "all"  # the group of every case, beside the kinds
 
 
@@ -155,7 +148,6 @@ class Scored:
 def find_cases(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     """Scenario files under ``paths`` (directories searched recursively, sorted), split
     into cases (with an ``actual:`` block) and the rest (bases for ``extends``)."""
-    from sim.errors import ScenarioError
 
     files: list[Path] = []
     for p in paths:
@@ -174,8 +166,6 @@ def find_cases(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 def _has_actual(path: Path) -> bool:
     """Whether a file (or what it extends) records an outcome; bad files count as cases,
     so that loading them reports their error instead of skipping them silently."""
-    from sim.errors import ScenarioError
-    from sim.scenario.loading import load_scenario
 
     try:
         return load_scenario(path).actual is not None
@@ -184,7 +174,6 @@ def _has_actual(path: Path) -> bool:
 
 
 def load_cases(files: Sequence[Path]) -> list[Case]:
-    from sim.scenario.loading import load_scenario
 
     cases = []
     for f in files:
@@ -197,7 +186,6 @@ def load_cases(files: Sequence[Path]) -> list[Case]:
 def run_cases(cases: Sequence[Case], runs: int, seed: int, workers: int,
               log: Any = None) -> list[Scored]:
     """Simulate every case and score it and its leave-one-out base rate."""
-    from sim.running.montecarlo import simulate
 
     ids = [c.case_id for c in cases]
     outcomes = [c.scored for c in cases]
@@ -220,7 +208,7 @@ def run_cases(cases: Sequence[Case], runs: int, seed: int, workers: int,
     return done
 
 
-def _measures(s: Scored) -> dict[str, float]:
+def measures(s: Scored) -> dict[str, float]:
     """One forecast's scores, and per outcome its forecast and whether it happened (1/0)."""
     happened = np.eye(len(OUTCOMES))[s.case.scored]
     return {**s.scores(),
@@ -232,7 +220,7 @@ def overall(scored: Sequence[Scored]) -> dict[str, dict[str, float]]:
     """Mean scores, mean forecast and observed frequency of each outcome (and their
     difference), over all forecasts and over cases (each case's variants averaged first,
     so a case seen on four dates weighs as much as one seen once); ``n`` counts them."""
-    rows = [_measures(s) for s in scored]
+    rows = [measures(s) for s in scored]
     keys = list(rows[0])
     groups: dict[str, list[dict[str, float]]] = {}
     for s, r in zip(scored, rows, strict=True):
@@ -260,222 +248,31 @@ def skill(model: float, base: float) -> float:
     return 1.0 - model / base if base > 0 else math.nan  # NaN > 0 is False: NaN too
 
 
-# --- outputs --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Backtest:
+    """Every case's scored forecast, and the means by kind (``by_kind``)."""
 
-SCORES = ["brier_model", "brier_base", "brier_kind", "log_model", "log_base", "log_kind"]
-CSV_COLUMNS = [
-    "file", "case", "name", "start", "horizon_date", "actual", "actual_state", "actual_date",
-    "scored_outcome", "kind", "runs", "seed",
-    *(f"{prefix}_{o}" for prefix in ("runs", "p", "base", "kind") for o in OUTCOMES),
-    *SCORES]
-KIND_COLUMNS = ["group", "weighting", "n", *SCORES,
-                *(f"{m}_{o}" for o in OUTCOMES for m in ("forecast", "observed", "difference"))]
+    scored: list[Scored]
+    runs: int
+    seed: int
+    workers: int
+    skipped: list[Path]  # files found that are not cases (no actual: block)
 
+    @property
+    def groups(self) -> dict[str, dict[str, dict[str, float]]]:
+        return by_kind(self.scored)
 
-def csv_rows(scored: Sequence[Scored], runs: int, seed: int) -> list[dict[str, Any]]:
-    rows = []
-    for s in scored:
-        sc, a = s.case.scenario, s.case.scenario.actual
-        assert a is not None
-        row: dict[str, Any] = {
-            "file": s.case.path.as_posix(), "case": s.case.case_id, "name": sc.name,
-            "start": sc.start.isoformat(), "horizon_date": horizon_date(sc).isoformat(),
-            "actual": a.outcome, "actual_state": a.state or "",
-            "actual_date": a.date.isoformat(), "scored_outcome": OUTCOMES[s.case.scored],
-            "kind": s.case.kind or "", "runs": runs, "seed": seed}
-        kind = s.kind_base if s.kind_base is not None else [math.nan] * len(OUTCOMES)
-        for prefix, values in (("runs", s.counts), ("p", s.model), ("base", s.base),
-                               ("kind", kind)):
-            row.update({f"{prefix}_{o}": _cell(v, integer=prefix == "runs")
-                        for o, v in zip(OUTCOMES, values, strict=True)})
-        row.update({k: _cell(v) for k, v in s.scores().items()})
-        rows.append(row)
-    return rows
+    def to_pandas(self) -> Any:
+        """One row per forecast: the case, what happened, the model's and both base
+        rates' probabilities and scores (needs pandas)."""
+        import pandas as pd
 
-
-def kind_rows(groups: dict[str, dict[str, dict[str, float]]]) -> list[dict[str, Any]]:
-    """``by_kind`` as table rows: one per group and weighting (by case, by forecast)."""
-    return [{"group": group, "weighting": weighting,
-             **{k: _cell(v, integer=k == "n") for k, v in means.items()}}
-            for group, found in groups.items() for weighting, means in found.items()]
-
-
-def _cell(value: float, integer: bool = False) -> Any:
-    if integer:
-        return int(value)
-    return "" if math.isnan(value) else round(float(value), 6)
-
-
-def write_csv(path: Path, rows: Sequence[dict[str, Any]],
-              columns: Sequence[str] = CSV_COLUMNS) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
-
-
-def _num(value: float, width: int) -> str:
-    return f"{'—':>{width}}" if math.isnan(value) else f"{value:{width}.3f}"
-
-
-SHORT = {"sale": "sale", "shutdown": "shut", "abandoned": "aband", "unresolved": "unres"}
-LABEL = 36  # width of the label column, up to the forecast's
-
-
-def _scores(m: dict[str, float]) -> str:
-    return (f"{_num(m['brier_model'], 7)}{_num(m['brier_base'], 6)}"
-            f"{_num(m['brier_kind'], 6)}{_num(m['log_model'], 9)}"
-            f"{_num(m['log_base'], 6)}{_num(m['log_kind'], 6)}")
-
-
-def format_table(scored: Sequence[Scored], runs: int, seed: int) -> str:
-    cases = {s.case.case_id for s in scored}
-    width = 6 * len(OUTCOMES)  # the forecast's columns
-    lines = [f"dealsim backtest — {len(scored)} forecasts of {len(cases)} cases · "
-             f"{runs:,} runs each · seed {seed}", "",
-             f"  {'case file':<{LABEL}}{'model forecast %':>{width}}   {'what happened':<13}"
-             f"{'Brier':>15}{'log score':>21}",
-             f"  {'':<{LABEL}}" + "".join(f"{SHORT[o]:>6}" for o in OUTCOMES)
-             + f"   {'(at horizon)':<13}"
-             f"{'model':>7}{'base':>6}{'kind':>6}{'model':>9}{'base':>6}{'kind':>6}"]
-    for s in scored:
-        lines.append(f"  {s.case.path.stem[:LABEL]:<{LABEL}}"
-                     + "".join(f"{100 * p:6.1f}" for p in s.model)
-                     + f"   {OUTCOMES[s.case.scored]:<13}{_scores(s.scores())}")
-    groups = by_kind(scored)
-    means = groups[ALL]
-    lines.append("")
-    left = LABEL + width + 16  # the label columns up to the scores
-    for key, label in (("forecasts", f"mean over {len(scored)} forecasts"),
-                       ("cases", f"mean over {len(cases)} cases (variants averaged)")):
-        lines.append(f"  {label:<{left}}{_scores(means[key])}")
-    m = means["cases"]
-    lines += ["", "  skill (1 − model/bar, by case; above 0: the model is better): "
-              f"against the base rate Brier {skill(m['brier_model'], m['brier_base']):+.0%}, "
-              f"log {skill(m['log_model'], m['log_base']):+.0%}"]
-    if not math.isnan(m["brier_kind"]):
-        lines.append(f"{'':<64}against the kind base rate Brier "
-                     f"{skill(m['brier_model'], m['brier_kind']):+.0%}, "
-                     f"log {skill(m['log_model'], m['log_kind']):+.0%}")
-    lines += ["", *format_by_kind(groups)]
-    lines += ["", f"  Brier: sum over the {len(OUTCOMES)} outcomes of (p − y)², 0 best, 2 worst; "
-              "log score: −ln p(what happened), 0 best.",
-              "  base: outcome frequencies of the other cases (leave-one-out); kind: the same "
-              "among cases of the same kind;",
-              f"  every forecast smoothed (count + ½)/(n + {len(OUTCOMES) / 2:g})."]
-    return "\n".join(lines)
-
-
-def format_by_kind(groups: dict[str, dict[str, dict[str, float]]]) -> list[str]:
-    """The scores and the mean forecast against what happened, per kind and for all cases
-    (by case: each case's dated variants averaged first)."""
-    left = LABEL + 6 * len(OUTCOMES) + 16  # the scores stand under the table's
-    lines = [f"  {'by kind, means by case':<{left}}{'Brier':>15}{'log score':>21}",
-             f"  {'':<20}{'cases':>6}{'forecasts':>10}{'':<{left - 36}}"
-             f"{'model':>7}{'base':>6}{'kind':>6}{'model':>9}{'base':>6}{'kind':>6}"]
-    for group, found in groups.items():
-        label = f"{group:<20}{found['cases']['n']:>6}{found['forecasts']['n']:>10}"
-        lines.append(f"  {label:<{left}}{_scores(found['cases'])}")
-    lines += ["", "  mean forecast against how often it happened, % of cases: "
-                  "forecast, observed, difference",
-              f"  {'':<20}" + "".join(f"{o:>19}" for o in OUTCOMES),
-              f"  {'':<20}" + f"{'fcst':>6}{'obs':>6}{'diff':>7}" * len(OUTCOMES)]
-    for group, found in groups.items():
-        m = found["cases"]
-        lines.append(f"  {group:<20}" + "".join(
-            f"{100 * m[f'forecast_{o}']:6.1f}{100 * m[f'observed_{o}']:6.1f}"
-            f"{round(100 * m[f'difference_{o}'], 1) + 0.0:+7.1f}"  # + 0.0: no "-0.0"
-            for o in OUTCOMES))
-    return lines
-
-
-def _extends_chain(path: Path) -> list[Path]:
-    """The file and every file it extends (already validated by the loader)."""
-    from sim.scenario.yaml_tree import EXTENDS
-
-    chain = [path]
-    while True:
-        data = yaml.safe_load(chain[-1].read_text(encoding="utf-8"))
-        parent = data.get(EXTENDS) if isinstance(data, dict) else None
-        if not parent or len(chain) > 20:
-            return chain
-        chain.append(chain[-1].parent / parent)
-
-
-def summary(scored: Sequence[Scored], rows: Sequence[dict[str, Any]], runs: int, seed: int,
-            workers: int, command: list[str], files: list[str]) -> dict[str, Any]:
-    from sim.provenance import file_sha256, git_commit, versions
-
-    used = sorted({p.resolve() for s in scored for p in _extends_chain(s.case.path)})
-    groups = by_kind(scored)
-    means = groups[ALL]
-    return {
-        "format": SUMMARY_FORMAT,
-        "runs": runs, "seed": seed, "workers": workers, "command": command,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "smoothing": SMOOTHING,
-        "overall": means,
-        "by_kind": groups,  # the same per kind of case, and for all cases ("all")
-        "skill_by_case": {
-            "brier": skill(means["cases"]["brier_model"], means["cases"]["brier_base"]),
-            "log": skill(means["cases"]["log_model"], means["cases"]["log_base"]),
-            "brier_vs_kind": skill(means["cases"]["brier_model"], means["cases"]["brier_kind"]),
-            "log_vs_kind": skill(means["cases"]["log_model"], means["cases"]["log_kind"])},
-        "forecasts": list(rows),
-        "scenario_files": {str(p): file_sha256(p) for p in used},
-        "files": files,
-        "versions": versions(),
-        "git_commit": git_commit(),
-    }
-
-
-# --- command --------------------------------------------------------------------------
-
-def parser() -> argparse.ArgumentParser:
-    from sim.commands.main import add_run_options
-
-    p = argparse.ArgumentParser(
-        prog="run.py backtest",
-        description="Run every case file (a scenario with an actual: block) and score the "
-                    "forecasts against what happened, beside a leave-one-out base rate.",
-        epilog="Example: python run.py backtest scenarios/cases/ --runs 5000")
-    p.add_argument("paths", type=Path, nargs="+", metavar="PATH",
-                   help="case files or folders (searched for *.yaml)")
-    add_run_options(p, runs=DEFAULT_RUNS,
-                    runs_help=f"replications per case (default {DEFAULT_RUNS:,})",
-                    out=DEFAULT_OUT, out_help=f"output folder (default {DEFAULT_OUT}/)")
-    return p
-
-
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    from sim.running.montecarlo import default_workers
-
-    files, skipped = find_cases(args.paths)
-    if not files:
-        print("error: no case files (scenarios with an actual: block) in "
-              + ", ".join(map(str, args.paths)), file=sys.stderr)
-        return 2
-    cases = load_cases(files)  # every file checked before any run starts
-    workers = args.workers or default_workers()
-    log = None if args.quiet else sys.stderr
-    if log is not None and skipped:
-        print(f"  not cases (no actual: block): {', '.join(p.name for p in skipped)}", file=log)
-    scored = run_cases(cases, args.runs, args.seed, workers, log)
-    rows = csv_rows(scored, args.runs, args.seed)
-    write_csv(args.out / "backtest.csv", rows)
-    write_csv(args.out / "backtest_by_kind.csv", kind_rows(by_kind(scored)), KIND_COLUMNS)
-    written = ["backtest.csv", "backtest_by_kind.csv"]
-    if not args.no_figures:
-        from sim.outputs.figures import backtest as backtest_plots
-
-        written += [p.name for p in backtest_plots.draw_all(scored, args.runs, args.seed,
-                                                            args.out)]
-    data = summary(scored, rows, args.runs, args.seed, workers, ["run.py", "backtest", *argv],
-                   written)
-    atomic_write_json(args.out / "summary.json", data)
-    if not args.quiet:
-        print(format_table(scored, args.runs, args.seed))
-        print(f"\n  wrote {args.out}/: summary.json, {', '.join(written)}")
-    return 0
+        return pd.DataFrame([{
+            "case": s.case.case_id, "file": s.case.path.as_posix(), "kind": s.case.kind,
+            "scored_outcome": OUTCOMES[s.case.scored],
+            **{f"p_{o}": p for o, p in zip(OUTCOMES, s.model, strict=True)},
+            **{f"base_{o}": p for o, p in zip(OUTCOMES, s.base, strict=True)},
+            **{f"kind_{o}": (math.nan if s.kind_base is None else p)
+               for o, p in zip(OUTCOMES, s.kind_base if s.kind_base is not None
+                               else s.base, strict=True)},
+            **s.scores()} for s in self.scored])

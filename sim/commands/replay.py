@@ -14,10 +14,11 @@ import argparse
 import hashlib
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from sim.commands import options
+from sim.commands.options import program
 from sim.errors import ScenarioError
 
 # The results of a run, as summary.json records them: what a replay must reproduce.
@@ -31,13 +32,13 @@ SHOWN = 12  # differences listed before "… and N more"
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="run.py replay",
+        prog=f"{program()} replay",
         description="Run a finished run again from its summary.json (the scenario text, seed "
                     "and runs recorded there) and check that the numbers are identical.",
         epilog="Exit code 0: identical; 1: something differs (listed, with the likely cause).")
     p.add_argument("summary", type=Path, help="a run's summary.json, e.g. "
                                               "results/oracle/summary.json")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=options.workers, default=None,
                    help="processes (default: all cores); results do not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -75,8 +76,10 @@ def recorded_scenario(record: dict[str, Any], notes: list[str]) -> Any:
     if hashlib.sha256(content.encode("utf-8")).hexdigest() != entry.get("sha256"):
         notes.append("the recorded scenario text does not match its recorded sha256 "
                      "(edited by hand?)")
-    disk = Path(source)
-    if not disk.is_file():
+    disk = Path(source) if source else None
+    if disk is None:
+        source = "<recorded scenario>"  # it was given as text, not read from a file
+    elif not disk.is_file():
         notes.append(f"{source} is not found from here; replaying the recorded text")
     elif hashlib.sha256(disk.read_bytes()).hexdigest() != entry.get("sha256"):
         notes.append(f"{source} has changed since this run; replaying the recorded text, "
@@ -142,26 +145,22 @@ def likely_causes(recorded: dict[str, Any], now: dict[str, Any]) -> list[str]:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     record = read_record(args.summary)
-    from sim.files import atomic_write_text, plain
-    from sim.outputs.run_folder import summary
-    from sim.running.montecarlo import default_workers, simulate
-    from sim.running.results import Run
+    from sim import api
+    from sim.files import plain
+    from sim.provenance import git_commit, versions
 
     notes: list[str] = []
     scenario = recorded_scenario(record, notes)
     runs, seed = int(record["runs"]), int(record["seed"])
-    workers = args.workers or default_workers()
     print(f"replaying {args.summary}: {scenario.name} — {runs:,} runs, seed {seed}")
     if record.get("command"):
         print(f"  recorded command: {' '.join(record['command'])}")
     for note in notes:
         print(f"  note: {note}")
-    results = simulate(scenario, runs, seed, workers, progress=not args.quiet)
-    with tempfile.TemporaryDirectory() as folder:  # summary() reads the scenario's file
-        path = Path(folder) / Path(record["scenario"]["path"]).name
-        atomic_write_text(path, record["scenario"]["content"])
-        now = json.loads(json.dumps(plain(summary(Run(scenario, path, results, seed,
-                                                           workers)))))
+    run = api.run(scenario, runs, seed, workers=args.workers, progress=not args.quiet)
+    now = json.loads(json.dumps(plain({"runs": runs, "seed": seed,
+                                       **api.summarise(run).numbers(),
+                                       "versions": versions(), "git_commit": git_commit()})))
     found = differences(record, now)
     if not found:
         count = len(flatten({k: record.get(k) for k in NUMBERS}))

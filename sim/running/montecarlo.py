@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import signal
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 
 import numpy as np
 from tqdm import tqdm
@@ -24,6 +22,7 @@ from sim.model.outcome import OUTCOMES
 from sim.model.replication import Model
 from sim.running.blockstore import BlockStore
 from sim.running.results import Results
+from sim.running.runner import execute
 from sim.running.sampling import sample_block, varying_inputs
 from sim.running.streams import BLOCK_SIZE
 from sim.scenario.schema import Scenario
@@ -58,31 +57,13 @@ def blocks(runs: int, first: int = 0) -> list[tuple[int, int]]:
             for b in range(first // BLOCK_SIZE, count)]
 
 
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def ignore_interrupts() -> None:
-    """Pool workers leave Ctrl-C to the main process, which saves what is finished and
-    stops them in order; otherwise each worker prints its own KeyboardInterrupt traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def iter_blocks(scenario: Scenario, seed: int, todo: list[tuple[int, int]], workers: int = 1,
                 executor: Executor | None = None) -> Iterator[Results]:
     """Each block's results, in block order, from a process pool, an executor (e.g. Dask's)
     or this process. Results depend only on (seed, block), never on who computed them."""
     tasks = [(scenario.model_dump_json(), seed, b, n) for b, n in todo]
-    if executor is not None:
-        yield from executor.map(run_task, tasks)
-    elif workers <= 1 or len(tasks) <= 1:
-        yield from map(run_task, tasks)
-    else:
-        pool = ProcessPoolExecutor(min(workers, len(tasks)), initializer=ignore_interrupts)
-        try:
-            yield from pool.map(run_task, tasks)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    for _, part in execute(run_task, tasks, workers, executor):
+        yield part
 
 
 def max_half_width(results: Results) -> float:

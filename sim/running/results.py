@@ -9,15 +9,14 @@ horizon; empty for a resolved one) by name.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from sim.files import atomic_write_text
+from sim.files import atomic_write_bytes
 from sim.model.outcome import OUTCOMES, STATES, Outcome
 from sim.scenario.schema import STRUCTURES, TECHNOLOGIES, DueDate, Scenario
 
@@ -62,26 +61,14 @@ class Results:
     def input_names(self) -> list[str]:
         return [n.removeprefix(INPUT_PREFIX) for n in self.columns if n.startswith(INPUT_PREFIX)]
 
-    def to_csv(self, path: Path, bidder_names: Sequence[str]) -> None:
-        """The per-replication table, with codes spelled out for readers of the CSV."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        names = list(self.columns)
-        writer.writerow(["replication", *names])
-        outcome = np.array(OUTCOMES)[self["outcome"]]
-        winner = np.array([*bidder_names, ""], dtype=object)[self["winner"]]
-        structure = np.array([*STRUCTURES, ""], dtype=object)[self["structure"]]
-        technology = np.array([*TECHNOLOGIES, ""], dtype=object)[self["technology"]]
-        state = np.array(STATES, dtype=object)[self["state"]]  # STATES[0] is "": resolved
-        spelled = {"outcome": outcome, "winner": winner, "structure": structure,
-                   "technology": technology, "state": state}
-        cols = [spelled.get(n, self.columns[n]) for n in names]
-        formatted = [c.astype(int).astype(str) if c.dtype == np.bool_
-                     else np.char.mod("%.10g", c) if c.dtype.kind == "f" else c.astype(str)
-                     for c in cols]
-        for i, row in enumerate(zip(*formatted, strict=True)):
-            writer.writerow([i, *(("" if v == "nan" else v) for v in row)])
-        atomic_write_text(path, buffer.getvalue())
+    def spelled(self, bidder_names: Sequence[str]) -> dict[str, np.ndarray]:
+        """The coded columns by name, for readers (outcome, winner, structure, technology;
+        state is "" for a resolved run); every other column as it is."""
+        names = {"outcome": OUTCOMES, "winner": (*bidder_names, ""),
+                 "structure": (*STRUCTURES, ""), "technology": (*TECHNOLOGIES, ""),
+                 "state": STATES}  # a code of -1 picks the trailing "": none
+        return {n: np.array(names[n], dtype=object)[c] if n in names else c
+                for n, c in self.columns.items()}
 
 
 def due_words(due: DueDate) -> str:
@@ -105,3 +92,40 @@ class Run:
     @property
     def bidders(self) -> list[str]:
         return [b.name for b in self.scenario.suitors]
+
+    def to_pandas(self) -> Any:
+        """One row per replication as a ``pandas.DataFrame``: the coded columns as
+        categoricals (a resolved run's ``state`` and a no-sale ``winner`` are missing),
+        ``date`` (the day of resolution) and ``agreement_date`` as datetimes, and every
+        sampled input as ``input.<key>``. Needs the ``notebook`` extra (pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_pandas needs pandas: pip install 'dealsim[notebook]'") \
+                from None
+        categories = {"outcome": OUTCOMES, "winner": self.bidders, "structure": STRUCTURES,
+                      "technology": TECHNOLOGIES, "state": STATES[1:]}
+        frame = pd.DataFrame(self.results.spelled(self.bidders))
+        for name, allowed in categories.items():
+            frame[name] = pd.Categorical(frame[name].replace("", None), categories=allowed)
+        start = pd.Timestamp(self.scenario.start)
+        for days, date in (("day", "date"), ("agreement_day", "agreement_date")):
+            frame.insert(frame.columns.get_loc(days) + 1, date,
+                         start + pd.to_timedelta(frame[days], unit="D"))
+        frame.index.name = "replication"
+        return frame
+
+    def to_parquet(self, path: Path) -> Path:
+        """``to_pandas()`` as a Parquet file (pyarrow), written atomically, with the
+        scenario's name, sha256 and the seed in the file's metadata."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(self.to_pandas())
+        meta = {**(table.schema.metadata or {}), b"dealsim.scenario": self.scenario.name.encode(),
+                b"dealsim.sha256": self.scenario.source.sha256.encode(),
+                b"dealsim.seed": str(self.seed).encode()}
+        sink = pa.BufferOutputStream()
+        pq.write_table(table.replace_schema_metadata(meta), sink)
+        atomic_write_bytes(path, sink.getvalue().to_pybytes())
+        return path

@@ -15,16 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from sim.analysis import stats
 from sim.analysis.backtest import Scored, by_kind, overall
 from sim.model.outcome import OUTCOMES
-from sim.outputs.figures.run import (  # the house colours and style
-    COLOURS,
-    NEUTRAL,
-    plt,
-    save_figure,
-)
+from sim.outputs.style import COLOURS, NEUTRAL, save_figure, styled, subplots
 
 BIN_EDGES = np.linspace(0.0, 1.0, 6)  # five bins of 0.2: few points, wide bins
 MODEL, BASE, KIND = "#000000", "#999999", "#E69F00"  # KIND: not an outcome's colour
@@ -52,8 +48,9 @@ def bins(p: np.ndarray, y: np.ndarray) -> list[tuple[float, float, float, float,
     return found
 
 
+@styled
 def reliability(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Path:
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.2, 7.6), sharex=True,
+    fig, (top, bottom) = subplots(2, 1, figsize=(7.2, 7.6), sharex=True,
                                       gridspec_kw={"height_ratios": [3, 1], "hspace": 0.08})
     top.plot([0, 1], [0, 1], ls="--", color=NEUTRAL, lw=1, label="perfect calibration")
     width = 0.2 / 3.6
@@ -102,11 +99,12 @@ def reliability(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> P
     return save_figure(fig, path)
 
 
+@styled
 def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Path:
     """One row per forecast: the model's and the base rate's stacked probabilities, with
     the outcome that happened outlined."""
     n = len(scored)
-    fig, ax = plt.subplots(figsize=(10.5, 1.4 + 0.52 * n))
+    fig, ax = subplots(figsize=(10.5, 1.4 + 0.52 * n))
     for row, s in enumerate(scored):
         y = n - 1 - row
         bars = [(s.model, 0.4, 0.14, 1.0), (s.base, 0.15, -0.17, 0.55)]
@@ -142,7 +140,7 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
                   "then of the other cases of the same kind\noutlined: what happened by the "
                   "horizon · right: what happened; Brier score of dealsim vs the base rates "
                   "(red where a base rate is better)", fontsize=8.5)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES]
+    handles = [Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES]
     ax.legend(handles, OUTCOMES, loc="lower center", bbox_to_anchor=(0.5, 1.0),
               ncol=len(OUTCOMES), fontsize=8.5)
     fig.text(0.01, 0.995, "Forecasts against what happened", ha="left", va="top",
@@ -154,6 +152,7 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
     return save_figure(fig, path)
 
 
+@styled
 def scores_by_kind(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Path:
     """Per kind of case and for all cases: the mean Brier and log scores of dealsim and of
     both base rates, and the mean forecast of each outcome against how often it happened."""
@@ -161,7 +160,7 @@ def scores_by_kind(scored: Sequence[Scored], runs: int, seed: int, path: Path) -
     names = list(groups)
     n = len(names)
     y = np.arange(n)[::-1].astype(float)
-    fig, (brier_ax, log_ax, mix_ax) = plt.subplots(
+    fig, (brier_ax, log_ax, mix_ax) = subplots(
         1, 3, figsize=(13, 1.9 + 0.85 * n), sharey=True,
         gridspec_kw={"width_ratios": [1, 1, 1.5]})
     bars = (("model", MODEL, "dealsim"), ("base", BASE, "base rate, leave-one-out"),
@@ -218,7 +217,7 @@ def scores_by_kind(scored: Sequence[Scored], runs: int, seed: int, path: Path) -
     legend_y = top + 0.32 / fig.get_figheight()  # one row of legends above the panels
     fig.legend(*brier_ax.get_legend_handles_labels(), loc="center left",
                bbox_to_anchor=(0.01, legend_y), ncol=3, fontsize=8.5)
-    fig.legend([plt.Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES], OUTCOMES,
+    fig.legend([Rectangle((0, 0), 1, 1, color=COLOURS[o]) for o in OUTCOMES], OUTCOMES,
                loc="center right", bbox_to_anchor=(0.99, legend_y), ncol=len(OUTCOMES),
                fontsize=8.5)
     return save_figure(fig, path)

@@ -6,52 +6,21 @@ wherever time is shown; the scenario, runs and seed in every title block.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from sim.analysis import stats
-from sim.files import atomic_write_bytes
 from sim.model.outcome import OUTCOMES, STATE_WORDS, UNRESOLVED
+from sim.outputs.style import COLOURS, NEUTRAL, head, save_figure, styled, subplots
 from sim.running.results import Run, due_words
 
-# Okabe–Ito: green, vermillion, reddish purple and blue stay apart under the common colour
-# vision deficiencies (and each is dark enough for white labels on it)
-COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "abandoned": "#CC79A7",
-           "unresolved": "#0072B2", "any": "#000000"}
-NEUTRAL = "#777777"
 
-plt.rcParams.update({
-    "figure.dpi": 110, "savefig.dpi": 110, "axes.spines.top": False,
-    "axes.spines.right": False, "axes.titlesize": 12, "axes.titleweight": "bold",
-    "font.size": 10, "legend.frameon": False,
-})
-
-
-def _subtitle(run: Run) -> str:
-    return f"{run.scenario.name} · {len(run.results):,} runs · seed {run.seed}"
-
-
-def _head(fig: plt.Figure, title: str, run: Run, top: float = 0.86) -> None:
-    """Title and provenance line above all panels; panels laid out below them."""
-    fig.text(0.01, 0.995, title, ha="left", va="top", fontsize=12.5, fontweight="bold")
-    fig.text(0.01, 0.995 - 0.07 * 4 / fig.get_figheight(), _subtitle(run), ha="left",
-             va="top", fontsize=9, color=NEUTRAL)
-    fig.tight_layout(rect=(0, 0, 1, top))
-
-
-def save_figure(fig: plt.Figure, path: Path) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+def _head(fig: Figure, title: str, run: Run, top: float = 0.86) -> None:
+    head(fig, title, f"{run.scenario.name} · {len(run.results):,} runs · seed {run.seed}", top)
 
 
 def _dates(run: Run, days: np.ndarray) -> np.ndarray:
@@ -59,7 +28,7 @@ def _dates(run: Run, days: np.ndarray) -> np.ndarray:
     return start + (np.asarray(days) * 86400).astype("timedelta64[s]")
 
 
-def _probability_bars(ax: plt.Axes, probs: dict[str, stats.Proportion], colours: list[str],
+def _probability_bars(ax: Axes, probs: dict[str, stats.Proportion], colours: list[str],
                       notes: dict[str, str] | None = None) -> None:
     """Horizontal bars of probabilities, first at the top, with Wilson intervals and labels
     (each followed by its note, if any)."""
@@ -78,10 +47,11 @@ def _probability_bars(ax: plt.Axes, probs: dict[str, stats.Proportion], colours:
     ax.set_xticks(range(0, 101, 20))
 
 
+@styled
 def outcome_probabilities(run: Run, path: Path) -> Path:
     probs = stats.outcome_probabilities(run.results)
     states = {k: v for k, v in stats.state_probabilities(run.results).items() if v.count}
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         2 if states else 1, 1, figsize=(7.5, 3.4 + (0.9 + 0.32 * len(states)) * bool(states)),
         squeeze=False, gridspec_kw={"height_ratios": [len(OUTCOMES) + 0.5, len(states) + 1]}
         if states else None)
@@ -101,11 +71,12 @@ def outcome_probabilities(run: Run, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@styled
 def time_to_resolution(run: Run, path: Path) -> Path:
     r, s = run.results, run.scenario
     horizon = s.horizon_days
     days = np.linspace(0, horizon, 731)
-    fig, ax = plt.subplots(figsize=(9, 5.2))
+    fig, ax = subplots(figsize=(9, 5.2))
     curve = stats.resolution_curve(r)
     # the curve is flat after its last event: carry it (and its band) on to the horizon
     t = np.concatenate([[0.0], curve.cdf.quantiles, [horizon]])
@@ -155,9 +126,10 @@ def time_to_resolution(run: Run, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@styled
 def buyers_and_prices(run: Run, path: Path) -> Path:
     r = run.results
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.6 + 0.6 * max(2, len(run.bidders))),
+    fig, (left, right) = subplots(1, 2, figsize=(10, 1.6 + 0.6 * max(2, len(run.bidders))),
                                       sharey=True, gridspec_kw={"width_ratios": [1, 1.2]})
     winners = stats.winner_probabilities(r, run.bidders)
     names = list(winners)
@@ -203,11 +175,12 @@ def buyers_and_prices(run: Run, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@styled
 def agreement_timing(run: Run, path: Path) -> Path:
     r = run.results
     rel = r["agreement_vs_deadline"]
     signed = ~np.isnan(rel)
-    fig, ax = plt.subplots(figsize=(8.5, 4))
+    fig, ax = subplots(figsize=(8.5, 4))
     if signed.any():
         low = np.floor(min(np.percentile(rel[signed], 1), -1))
         high = np.ceil(max(rel[signed].max(), 0) + 1)

@@ -1,0 +1,160 @@
+"""dealsim from Python: load a scenario, run it, sweep it, compare, backtest.
+
+Every function takes what it can be handed — a scenario as a ``Scenario``, a path, YAML
+text or a dict — and nothing needs a file on disk that it could be given instead. Results
+are typed objects: a ``Run`` (``to_pandas()``, ``to_parquet()``), its ``RunSummary``, a
+``Comparison``, a ``Backtest``. Writing a results folder is a separate, optional step
+(``save``, or ``out=`` where a run should be resumable).
+
+    >>> import sim
+    >>> run = sim.run(sim.load("scenarios/oracle.yaml"), runs=2000, seed=7)
+    >>> sim.summarise(run).outcomes["sale"].probability
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+from sim.analysis.backtest import DEFAULT_RUNS as BACKTEST_RUNS
+from sim.analysis.backtest import Backtest, find_cases, load_cases, run_cases
+from sim.analysis.compare import Comparison, compare_runs
+from sim.analysis.summary import RunSummary, summarise
+from sim.errors import ScenarioError
+from sim.outputs.backtest_folder import write_backtest
+from sim.outputs.compare_folder import write_comparison
+from sim.outputs.narration import traces
+from sim.outputs.run_folder import write_outputs
+from sim.running.blockstore import BlockStore
+from sim.running.montecarlo import simulate
+from sim.running.results import Run
+from sim.running.runner import default_workers, keeping_partial
+from sim.scenario.loading import load_scenario, parse_scenario, scenario_from_dict
+from sim.scenario.schema import Scenario
+
+DEFAULT_RUNS = 10_000
+DEFAULT_SEED = 20200914
+ScenarioLike = Scenario | str | Path | Mapping[str, Any]
+
+__all__ = ["DEFAULT_RUNS", "DEFAULT_SEED", "Backtest", "Comparison", "Run", "RunSummary",
+           "Scenario", "ScenarioError", "backtest", "compare", "load", "run", "save",
+           "summarise", "tell", "written"]
+
+
+def load(source: ScenarioLike) -> Scenario:
+    """A validated scenario from a path, YAML text (anything with a line break), a dict or
+    a ``Scenario``; a bad one raises ``ScenarioError`` with its one-line message."""
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, Mapping):
+        return scenario_from_dict(dict(source))
+    if isinstance(source, str) and "\n" in source:
+        return parse_scenario(source)
+    return load_scenario(Path(source))
+
+
+def _path_of(scenario: Scenario) -> Path:
+    """The file a scenario was read from, or a name for one that has none (the label
+    that figures and tables show)."""
+    return Path(scenario.source.path or f"{scenario.name}.yaml")
+
+
+def run(scenario: ScenarioLike, runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED, *,
+        workers: int | None = None, precision: float | None = None, progress: bool = False,
+        executor: Executor | None = None, out: Path | str | None = None,
+        resume: bool = False, figures: bool = True,
+        command: list[str] | None = None) -> Run:
+    """Run ``runs`` replications (with ``precision``: add blocks of 1,000 until every
+    outcome's 95% interval is within ±precision, ``runs`` being the cap).
+
+    With ``out``, finished blocks are kept in ``out/.blocks`` as they finish, so an
+    interrupted run leaves ``out/partial.json`` and ``resume=True`` finishes it exactly as
+    an uninterrupted run would; when it ends, the folder's outputs are written (``save``).
+    Same scenario and seed, same results, whatever ``workers`` or ``executor``.
+    """
+    scenario = load(scenario)
+    workers = workers or default_workers()
+    if out is None:
+        results = simulate(scenario, runs, seed, workers, progress=progress,
+                           precision=precision, executor=executor)
+        return Run(scenario, _path_of(scenario), results, seed, workers)
+    out = Path(out)
+    store = BlockStore(out / ".blocks", scenario, seed)
+    if not resume:
+        store.clear()
+
+    def kept() -> dict[str, Any]:
+        return {"blocks_saved": store.count(), "runs_requested": runs, "seed": seed,
+                "scenario": scenario.source.path, "command": command,
+                "resume": "run the same command with --resume to finish it"}
+
+    with keeping_partial(out, kept, lambda: f"{store.count()} finished blocks of "
+                         f"replications kept in {store.folder}; rerun with --resume to finish"):
+        results = simulate(scenario, runs, seed, workers, progress=progress,
+                           precision=precision, store=store, executor=executor)
+        finished = Run(scenario, _path_of(scenario), results, seed, workers)
+        save(finished, out, figures=figures, command=command)
+    store.clear()
+    return finished
+
+
+def save(run: Run, out: Path | str, figures: bool = True,
+         command: list[str] | None = None) -> dict[str, Any]:
+    """Write a run's folder: ``replications.csv``, the figures, ``report.html`` and, last,
+    ``summary.json`` (returned as a dict), each file atomically."""
+    return write_outputs(run, Path(out), figures=figures, command=command)
+
+
+def tell(run: Run, replication: int | None = None, examples: bool = False) -> str:
+    """Replication ``replication`` told as a dated story (and, with ``examples``, the first
+    replication of each outcome), re-run alone from its keyed streams."""
+    return traces(run, examples=examples, replication=replication)
+
+
+def compare(scenarios: Sequence[ScenarioLike], runs: int = DEFAULT_RUNS,
+            seed: int = DEFAULT_SEED, *, workers: int | None = None, progress: bool = False,
+            executor: Executor | None = None, out: Path | str | None = None,
+            figures: bool = True, command: list[str] | None = None) -> Comparison:
+    """Two or more scenarios run with the same seed (common random numbers), each
+    outcome's probability side by side with its paired difference from the first."""
+    loaded = [load(s) for s in scenarios]  # every scenario checked before any run
+    if len(loaded) < 2:
+        raise ScenarioError("compare needs at least two scenarios")
+    workers = workers or default_workers()
+    runs_ = [Run(s, _path_of(s), simulate(s, runs, seed, workers, progress=progress,
+                                          executor=executor), seed, workers)
+             for s in loaded]
+    found = compare_runs(runs_)
+    if out is not None:
+        write_comparison(found, Path(out), figures=figures, command=command)
+    return found
+
+
+def backtest(paths: Sequence[Path | str], runs: int = BACKTEST_RUNS, seed: int = DEFAULT_SEED,
+             *, workers: int | None = None, log: Any = None, out: Path | str | None = None,
+             figures: bool = True, command: list[str] | None = None) -> Backtest:
+    """Run every case file under ``paths`` (a scenario with an ``actual:`` block) and score
+    its forecast against the record, beside leave-one-out base rates; ``log`` (a file,
+    e.g. ``sys.stderr``) hears of each case as it finishes."""
+    files, skipped = find_cases([Path(p) for p in paths])
+    if not files:
+        raise ScenarioError("no case files (scenarios with an actual: block) in "
+                            + ", ".join(map(str, paths)))
+    cases = load_cases(files)  # every file checked before any run starts
+    workers = workers or default_workers()
+    if log is not None and skipped:
+        print(f"  not cases (no actual: block): {', '.join(p.name for p in skipped)}", file=log)
+    found = Backtest(run_cases(cases, runs, seed, workers, log), runs, seed, workers,
+                     skipped)
+    if out is not None:
+        write_backtest(found.scored, runs, seed, workers, Path(out), figures=figures,
+                       command=command)
+    return found
+
+
+def written(out: Path | str) -> list[str]:
+    """The files a finished run wrote to its folder, as its ``summary.json`` lists them."""
+    return list(json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))["files"])

@@ -1,0 +1,1 @@
+"""What the commands print: each command's tables and lines, from typed results."""
