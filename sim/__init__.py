@@ -19,7 +19,7 @@ __version__ = "0.2.0"
 
 _API = ("DEFAULT_RUNS", "DEFAULT_SEED", "Backtest", "Comparison", "Run", "RunSummary",
         "Scenario", "ScenarioError", "backtest", "compare", "load", "run", "save", "summarise",
-        "tell", "written")
+        "tell", "vary", "written")
 __all__ = [*_API, "__version__"]
 
 

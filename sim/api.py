@@ -32,6 +32,7 @@ from sim.running.blockstore import BlockStore
 from sim.running.montecarlo import simulate
 from sim.running.results import Run
 from sim.running.runner import default_workers, keeping_partial
+from sim.scenario import overrides
 from sim.scenario.loading import load_scenario, parse_scenario, scenario_from_dict
 from sim.scenario.schema import Scenario
 
@@ -41,7 +42,7 @@ ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 __all__ = ["DEFAULT_RUNS", "DEFAULT_SEED", "Backtest", "Comparison", "Run", "RunSummary",
            "Scenario", "ScenarioError", "backtest", "compare", "load", "run", "save",
-           "summarise", "tell", "written"]
+           "summarise", "tell", "vary", "written"]
 
 
 def load(source: ScenarioLike) -> Scenario:
@@ -54,6 +55,13 @@ def load(source: ScenarioLike) -> Scenario:
     if isinstance(source, str) and "\n" in source:
         return parse_scenario(source)
     return load_scenario(Path(source))
+
+
+def vary(scenario: ScenarioLike, values: Mapping[str, float]) -> Scenario:
+    """A variant of a scenario: each dotted key path (as in a sweep file, e.g.
+    ``committee.clear_threshold`` or ``instruments.eo13942_ban.date``) set to its value,
+    a date shifted by that many days; validated like a file."""
+    return overrides.apply(load(scenario), dict(values), "vary")
 
 
 def _path_of(scenario: Scenario) -> Path:

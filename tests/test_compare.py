@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from sim.analysis.compare import labels, paired_difference
-from sim.analysis.stats import wilson
 from sim.commands.compare import main
 from sim.model.outcome import OUTCOMES
 from sim.running.montecarlo import simulate
+from sim.running.precision import wilson
 from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

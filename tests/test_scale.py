@@ -11,7 +11,8 @@ import pytest
 
 from sim.analysis import stats
 from sim.running.blockstore import BlockStore
-from sim.running.montecarlo import max_half_width, simulate
+from sim.running.montecarlo import simulate
+from sim.running.precision import max_half_width
 from sim.running.results import Results
 from sim.scenario.loading import load_scenario
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from sim.analysis import stats
 from sim.model.outcome import OUTCOMES
+from sim.running.precision import wilson
 from sim.running.results import Run
 
 SUMMARY_FORMAT = 1
@@ -61,7 +62,7 @@ def paired_difference(in_a: np.ndarray, in_b: np.ndarray) -> Difference:
     a_only = int(np.sum(in_a & ~in_b))
     neither = n - both - b_only - a_only
     p_b, p_a = (both + b_only) / n, (both + a_only) / n
-    (l_b, l_a), (u_b, u_a) = stats.wilson(np.array([both + b_only, both + a_only]), n)
+    (l_b, l_a), (u_b, u_a) = wilson(np.array([both + b_only, both + a_only]), n)
     product = float(both + b_only) * (a_only + neither) * (both + a_only) * (b_only + neither)
     cross = float(both) * neither - float(b_only) * a_only
     if product == 0:
@@ -91,7 +92,7 @@ def incidence_band(days_ended: np.ndarray, runs: int,
     Every run is followed to the horizon, so by any day before it the share is a plain
     binomial proportion (no censoring inside the horizon)."""
     count = np.searchsorted(np.sort(days_ended), grid, side="right")
-    low, high = stats.wilson(count, runs)
+    low, high = wilson(count, runs)
     return count / runs, low, high
 
 

@@ -15,9 +15,9 @@ import numpy as np
 from scipy import stats
 
 from sim.model.outcome import OUTCOMES, SALE, STATES, UNRESOLVED
+from sim.running.precision import CONFIDENCE
 from sim.running.results import Results
 
-CONFIDENCE = 0.95
 QUANTILES = (0.1, 0.5, 0.9)
 # The endings that resolve a run, by code: every outcome but unresolved.
 RESOLVED = tuple((code, name) for code, name in enumerate(OUTCOMES) if code != UNRESOLVED)
@@ -42,16 +42,8 @@ class Proportion:
 def proportion(count: int, runs: int) -> Proportion:
     """A binomial proportion with its Wilson interval (sound near 0 and 1, unlike Wald's)."""
     ci = stats.binomtest(int(count), int(runs)).proportion_ci(CONFIDENCE, method="wilson")
-    return Proportion(int(count), int(runs), count / runs, float(ci.low), float(ci.high))
-
-
-def wilson(count: np.ndarray | float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``proportion``'s Wilson interval, vectorised over counts (bands, stopping rules)."""
-    z = float(stats.norm.ppf(0.5 + CONFIDENCE / 2))
-    p = np.asarray(count, dtype=float) / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    return Proportion(int(count), int(runs), int(count) / int(runs), float(ci.low),
+                      float(ci.high))
 
 
 def outcome_probabilities(results: Results) -> dict[str, Proportion]:

@@ -13,14 +13,12 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor
 
-import numpy as np
 from tqdm import tqdm
 
-from sim.analysis import stats
 from sim.limits import MAX_RUNS
-from sim.model.outcome import OUTCOMES
 from sim.model.replication import Model
 from sim.running.blockstore import BlockStore
+from sim.running.precision import max_half_width
 from sim.running.results import Results
 from sim.running.runner import execute
 from sim.running.sampling import sample_block, varying_inputs
@@ -64,13 +62,6 @@ def iter_blocks(scenario: Scenario, seed: int, todo: list[tuple[int, int]], work
     tasks = [(scenario.model_dump_json(), seed, b, n) for b, n in todo]
     for _, part in execute(run_task, tasks, workers, executor):
         yield part
-
-
-def max_half_width(results: Results) -> float:
-    """The widest 95% Wilson interval half-width among the outcome probabilities."""
-    counts = np.bincount(results["outcome"], minlength=len(OUTCOMES))
-    low, high = stats.wilson(counts, len(results))
-    return float(np.max(high - low) / 2)
 
 
 def simulate(scenario: Scenario, runs: int, seed: int, workers: int = 1,

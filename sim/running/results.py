@@ -115,7 +115,7 @@ class Run:
         frame.index.name = "replication"
         return frame
 
-    def to_parquet(self, path: Path) -> Path:
+    def to_parquet(self, path: Path | str) -> Path:
         """``to_pandas()`` as a Parquet file (pyarrow), written atomically, with the
         scenario's name, sha256 and the seed in the file's metadata."""
         import pyarrow as pa
@@ -127,5 +127,5 @@ class Run:
                 b"dealsim.seed": str(self.seed).encode()}
         sink = pa.BufferOutputStream()
         pq.write_table(table.replace_schema_metadata(meta), sink)
-        atomic_write_bytes(path, sink.getvalue().to_pybytes())
-        return path
+        atomic_write_bytes(Path(path), sink.getvalue().to_pybytes())
+        return Path(path)

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from sim.analysis import stats
 from sim.model.outcome import OUTCOMES, STATE_WORDS, UNRESOLVED
 from sim.outputs.style import COLOURS, NEUTRAL, head, save_figure, styled, subplots
+from sim.running.precision import wilson
 from sim.running.results import Run, due_words
 
 
@@ -90,7 +91,7 @@ def time_to_resolution(run: Run, path: Path) -> Path:
             label="resolved, any outcome (Kaplan–Meier, open runs censored)")
     for code, name in stats.RESOLVED:
         share = stats.cumulative_incidence(r, code, days)
-        band_low, band_high = stats.wilson(share * len(r), len(r))
+        band_low, band_high = wilson(share * len(r), len(r))
         ax.fill_between(_dates(run, days), band_low * 100, band_high * 100, step="post",
                         color=COLOURS[name], alpha=0.2, lw=0)
         ax.step(_dates(run, days), share * 100, where="post", color=COLOURS[name], lw=2,

@@ -1,0 +1,1 @@
+"""Commands: each parses its arguments, calls ``sim.api`` and prints; nothing else."""

@@ -1,0 +1,1 @@
+"""Figures, one module per command; the house style is ``sim.outputs.style``."""
