@@ -12,10 +12,22 @@ Model v2's four endings (docs/model.md):
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import NamedTuple
 
-SALE, SHUTDOWN, ABANDONED, UNRESOLVED = 0, 1, 2, 3
-OUTCOMES = ("sale", "shutdown", "abandoned", "unresolved")
+
+class Ending(IntEnum):
+    """How a replication ends (the row's ``outcome``); an ``IntEnum`` so the codes are
+    named in the model and still plain small ints in the results table."""
+
+    SALE = 0
+    SHUTDOWN = 1
+    ABANDONED = 2
+    UNRESOLVED = 3
+
+
+SALE, SHUTDOWN, ABANDONED, UNRESOLVED = Ending
+OUTCOMES = tuple(e.name.lower() for e in Ending)  # ("sale", "shutdown", ...): by code
 
 # Where an unresolved case stood at the horizon, most specific first (``Deal.state``).
 # Code 0 ("") is for a resolved run.
@@ -32,17 +44,35 @@ STATE_WORDS = {
     "open": "no deal, a deadline still ahead",
 }
 
-CLEAR, MITIGATE, BLOCK = 0, 1, 2
+
+class Recommendation(IntEnum):
+    """The review committee's recommendation to the head of state (``committee.recommend``)."""
+
+    CLEAR = 0
+    MITIGATE = 1  # clear only with mitigation: talks on security terms come first
+    BLOCK = 2
+
+
+CLEAR, MITIGATE, BLOCK = Recommendation
 RECOMMENDATIONS = ("clear", "clear with mitigation", "block")
 
-# The head of state's choices (``president.decide``).
-APPROVE, IN_CONCEPT, NOTHING, REFUSE = 0, 1, 2, 3
+
+class Decision(IntEnum):
+    """The head of state's choices (``president.decide``)."""
+
+    APPROVE = 0
+    IN_CONCEPT = 1  # approved in concept: it must still be finalised within a window
+    NOTHING = 2  # no decision: the deal sits under review
+    REFUSE = 3
+
+
+APPROVE, IN_CONCEPT, NOTHING, REFUSE = Decision
 
 
 class Outcome(NamedTuple):
     """One replication's row; a NamedTuple so a block of them turns into columns cheaply."""
 
-    outcome: int  # SALE, SHUTDOWN, ABANDONED or UNRESOLVED
+    outcome: int  # an Ending: SALE, SHUTDOWN, ABANDONED or UNRESOLVED
     day: float  # day of resolution (the horizon when unresolved: censored)
     winner: int  # bidder index, -1 when there is no sale
     price_bn: float  # agreed price per 100% of the business, NaN without a sale

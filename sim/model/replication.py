@@ -19,50 +19,50 @@ from dataclasses import dataclass
 from typing import Any
 
 import simpy
-from scipy.special import ndtr, ndtri
 
+from sim.model.actors.approval import DRAWS as APPROVAL
 from sim.model.actors.approval import approval, fresh_review
+from sim.model.actors.authority import DRAWS as AUTHORITY
 from sim.model.actors.authority import authority
-from sim.model.actors.bidder import BidderTerms, bidder, join
+from sim.model.actors.bidder import DRAWS as BIDDER
+from sim.model.actors.bidder import BidderTerms, bidder, may_join
+from sim.model.actors.committee import DRAWS as COMMITTEE
+from sim.model.actors.court import DRAWS as COURT
 from sim.model.actors.court import RULING_TRIES, SuitTerms, suit
 from sim.model.actors.deal import Deal, Package, Tier
-from sim.model.actors.parent import ParentTerms, negotiate, sign
+from sim.model.actors.home_government import DRAWS as HOME_GOVERNMENT
+from sim.model.actors.parent import DRAWS as PARENT
+from sim.model.actors.parent import negotiate, parent_terms, sign
+from sim.model.actors.politics import DRAWS as POLITICS
 from sim.model.actors.politics import EventTerms, event
+from sim.model.actors.president import DRAWS as PRESIDENT
+from sim.model.draws import (
+    Draws,
+    bidder_key,
+    court_prefix,
+    draw,
+    enforcement_key,
+    event_key,
+    has_court,
+    instrument_prefix,
+    key,
+    plaintiff_key,
+)
 from sim.model.outcome import SALE, Outcome
 from sim.scenario.inputs import uncertain_inputs
-from sim.scenario.schema import STRUCTURES, TECHNOLOGIES, Instrument, Scenario, instrument_key
+from sim.scenario.schema import TECHNOLOGIES, Scenario, instrument_key
 
-# Decisions about a bidder's deal, drawn per filing (a review cycle) and per signing.
-CYCLE_DECISIONS = ("investigation", "review_extension", "refile")
-SIGNING_DECISIONS = ("president", "finalise", "licence")
-SUIT_DECISIONS = ("sue", "ruling", "appeal", "reversal", "vacatur")
-# Durations drawn afresh for every occurrence, by the input key they are drawn from.
-FILING_DURATIONS = ("committee.review_days", "committee.investigation_days",
-                    "committee.extension_days", "committee.mitigation_days",
-                    "president.decision_days", "president.in_concept.window_days",
-                    "president.abandon_days", "home_government.decision_days", "closing.days")
-LATENT = ("home_government.draw.stance", *(f"parent.draw.accepts.{s}" for s in STRUCTURES),
-          *(f"parent.draw.technology.{t}" for t in TECHNOLOGIES))
-
+# Every stream the model reads, as each actor declares it beside the code that reads it,
+# in this order of the actors (which keeps each group's keys in their historical order).
+DRAWS = Draws.merge(COMMITTEE, PRESIDENT, HOME_GOVERNMENT, PARENT, APPROVAL, BIDDER,
+                    AUTHORITY, COURT, POLITICS)
 
 ENTRANT = "entrants.template."
 
 
-def bidder_key(name: str) -> str:
-    return f"bidders.{name}"
-
-
-def has_court(instrument: Instrument) -> bool:
-    return instrument.kind in ("service_ban", "divestiture_order")
-
-
-def court_prefix(instrument: Instrument) -> str:
-    return f"instruments.{instrument.id}.court" if instrument.court else "court"
-
-
 def decision_keys(scenario: Scenario) -> list[str]:
     """The uniforms drawn once per replication (kept with ``values``)."""
-    return list(LATENT)
+    return list(DRAWS.latent)
 
 
 def occurrences(scenario: Scenario) -> dict[str, int]:
@@ -79,21 +79,22 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
     signings = len(suitors) + fresh + 1
     cycles = 1 + max((b.refile.max for b in suitors), default=0)
     rounds = scenario.committee.max_mitigation_rounds
-    found = {key: signings * cycles for key in FILING_DURATIONS}
-    found["committee.mitigation_days"] = signings * cycles * rounds
+    found = dict.fromkeys(DRAWS.filing_days, signings * cycles)
+    found.update(dict.fromkeys(DRAWS.round_days, signings * cycles * rounds))
     if scenario.entrants is not None:  # each entrant draws its own terms and gap
-        found.update({key: scenario.entrants.max for key in uncertain_inputs(scenario)
-                      if key.startswith(ENTRANT)})
+        found.update({k: scenario.entrants.max for k in uncertain_inputs(scenario)
+                      if k.startswith(ENTRANT)})
         found["entrants.gap_days"] = scenario.entrants.max
     for b in suitors:
         k = bidder_key(b.name)
         mine = (1 + fresh) * (1 + b.refile.max)
-        found.update({f"{k}.draw.{d}": mine for d in CYCLE_DECISIONS})
-        found.update({f"{k}.draw.{d}": 1 + fresh for d in SIGNING_DECISIONS})
-        found[f"{k}.draw.mitigation"] = mine * rounds
-        found[f"{k}.refile.days"] = max((1 + fresh) * b.refile.max, 1)
+        found.update({draw(k, d): mine for d in DRAWS.bidder_filing})
+        found.update({draw(k, d): 1 + fresh for d in DRAWS.bidder_signing})
+        found.update({draw(k, d): mine * rounds for d in DRAWS.bidder_round})
+        found.update({key(k, d): max((1 + fresh) * b.refile.max, 1)
+                      for d in DRAWS.bidder_refiling_days})
         if b.joins is not None:
-            found[f"{k}.draw.join"] = 1
+            found.update({draw(k, d): 1 for d in DRAWS.partner_once})
     filings = signings * cycles
     suits_per_court: dict[str, int] = {}
     for ins in scenario.instruments:
@@ -105,24 +106,24 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
         looks = (e.max_extensions + forbearances + 2 + filings + len(scenario.politics)
                  + 2 * len(court.plaintiffs))
         for tier in ins.tiers or [None]:
-            key = instrument_key(ins.id, tier.id if tier else None)
-            found[f"{key}.draw.decide"] = found[f"{key}.draw.remedy"] = 1  # once a run
-        p = f"instruments.{ins.id}.enforcement"
-        found[f"{p}.extension_days"] = max(e.max_extensions, 1) * tiers
-        found[f"{p}.forbearance_days"] = max(forbearances, 1) * tiers
-        found[f"{p}.trustee_days"] = looks * tiers
+            t = instrument_key(ins.id, tier.id if tier else None)
+            found.update({draw(t, d): 1 for d in DRAWS.tier_once})  # once a run
+        p = enforcement_key(ins.id)
+        found.update({key(p, d): max(e.max_extensions, 1) * tiers for d in DRAWS.extension_days})
+        found.update({key(p, d): max(forbearances, 1) * tiers for d in DRAWS.forbearance_days})
+        found.update({key(p, d): looks * tiers for d in DRAWS.look_days})
         if has_court(ins):
             prefix = court_prefix(ins)
             suits_per_court[prefix] = suits_per_court.get(prefix, 0) + len(court.plaintiffs)
-            found[f"instruments.{ins.id}.draw.settlement"] = 1
+            found.update({draw(instrument_prefix(ins.id), d): 1 for d in DRAWS.court_once})
             for pl in court.plaintiffs:
-                found.update({f"instruments.{ins.id}.plaintiffs.{pl.name}.draw.{d}": 1
-                              for d in SUIT_DECISIONS})
+                found.update({draw(plaintiff_key(ins.id, pl.name), d): 1
+                              for d in DRAWS.plaintiff_once})
     for prefix, count in suits_per_court.items():
-        found[f"{prefix}.ruling_days"] = max(count, 1) * RULING_TRIES
-        found[f"{prefix}.appeal_days"] = max(count, 1)
+        found.update({key(prefix, d): max(count, 1) * RULING_TRIES for d in DRAWS.ruling_days})
+        found.update({key(prefix, d): max(count, 1) for d in DRAWS.suit_days})
     for ev in scenario.politics:
-        found[f"politics.{ev.id}.draw.happens"] = 1
+        found.update({draw(event_key(ev.id), d): 1 for d in DRAWS.event_once})
     return found
 
 
@@ -157,31 +158,31 @@ class Model:
         for i, ins in enumerate(scenario.instruments):
             e = ins.enforcement
             issued = scenario.day_of(ins.issued) if ins.issued else 0.0
+            p = enforcement_key(ins.id)
             for tier in ins.tiers or [None]:
                 date = tier.date if tier else ins.date
                 self.tiers.append(TierSpec(
-                    i, instrument_key(ins.id, tier.id if tier else None),
-                    f"instruments.{ins.id}.enforcement", ins.kind,
+                    i, instrument_key(ins.id, tier.id if tier else None), p, ins.kind,
                     tier.dark if tier else ins.kind == "service_ban", issued,
                     scenario.day_of(date), e.hold_for_approved_deal,
                     e.max_extensions, e.max_total_extension_days or math.inf,
                     e.max_forbearances,
-                    min(inputs[f"instruments.{ins.id}.enforcement.extension_days"].average(),
+                    min(inputs[f"{p}.extension_days"].average(),
                         e.max_total_extension_days or math.inf),
-                    inputs[f"instruments.{ins.id}.enforcement.forbearance_days"].average()))
+                    inputs[f"{p}.forbearance_days"].average()))
             if has_court(ins):
                 prefix = court_prefix(ins)
                 first = min([scenario.day_of(ins.date), *(scenario.day_of(t.date)
                                                           for t in ins.tiers)])
                 self.suits += [SuitTerms(
-                    instrument=i, name=p.name,
-                    key=f"instruments.{ins.id}.plaintiffs.{p.name}", court=prefix,
-                    plaintiff=f"{prefix}.plaintiffs.{p.name}",
-                    settlement=f"instruments.{ins.id}", first_day=first)
-                    for p in (ins.court or scenario.court).plaintiffs]
+                    instrument=i, name=pl.name,
+                    key=plaintiff_key(ins.id, pl.name), court=prefix,
+                    plaintiff=f"{prefix}.plaintiffs.{pl.name}",
+                    settlement=instrument_prefix(ins.id), first_day=first)
+                    for pl in (ins.court or scenario.court).plaintiffs]
         ids = [e.id for e in scenario.politics]
         self.events = [EventTerms(
-            index=k, key=f"politics.{e.id}", day=scenario.day_of(e.date),
+            index=k, key=event_key(e.id), day=scenario.day_of(e.date),
             requires=ids.index(e.requires) if e.requires else -1,
             sets=tuple((path, f"politics.{e.id}.set.{path}") for path in e.set),
             revokes=tuple(index[r] for r in e.revoke), fresh_review=e.fresh_review)
@@ -232,26 +233,6 @@ class Model:
                 source_code_review=t.source_code_review, trusted_partner=t.trusted_partner))
         return found
 
-    @staticmethod
-    def _parent(v: dict[str, float]) -> ParentTerms:
-        """The parent's structure and technology draws, tied to the home government's
-        stance by a Gaussian copula: ``follows_home_government`` is the correlation of
-        their normal scores."""
-        rho = v["parent.follows_home_government"]
-        stance = float(ndtri(v["home_government.draw.stance"]))
-
-        def tied(key: str) -> float:
-            return float(ndtr(rho * stance + math.sqrt(1 - rho * rho) * float(ndtri(v[key]))))
-
-        return ParentTerms(
-            reservation_bn=v["parent.reservation_bn"],
-            aspiration_multiple=v["parent.aspiration_multiple"],
-            exponent=v["parent.concession_exponent"],
-            latent=tuple(tied(f"parent.draw.accepts.{s}") for s in STRUCTURES),
-            technology_latent=tuple(tied(f"parent.draw.technology.{t}") for t in TECHNOLOGIES),
-            threat_discount=v["parent.threat_discount"],
-            delay_cost=v["parent.delay_cost_per_year"])
-
     def _entrants(self, v: dict[str, float], draws: dict[str, list[list[float]]],
                   row: int) -> None:
         """Give each entrant its own inputs, the j-th occurrence of each template input, and
@@ -287,7 +268,7 @@ class Model:
                            can_forbear=t.max_forbearances > 0)
                       for k, t in enumerate(self.tiers)]
         bidders = self._bidders(values)
-        parent = self._parent(values)
+        parent = parent_terms(values)
 
         def resign(b: BidderTerms, price: float) -> None:
             sign(deal, b, price, approval, bargained=False)
@@ -300,10 +281,7 @@ class Model:
             if b.index != self.agreed and not math.isnan(b.valuation_bn):
                 env.process(bidder(deal, b))  # one with no valuation only ever joins
         for i, lead in self.joins:
-            k = bidders[i].key
-            if deal.once(f"{k}.draw.join") < values[f"{k}.joins.probability"]:
-                env.process(join(deal, bidders[i], bidders[lead], values[f"{k}.joins.day"],
-                                 values[f"{k}.joins.stake"], values[f"{k}.joins.assurance"]))
+            may_join(deal, bidders[i], bidders[lead])
         for tier, t in zip(deal.tiers, self.tiers, strict=True):
             env.process(authority(deal, tier, t.max_extensions, t.max_total, t.max_forbearances))
         for s in self.suits:

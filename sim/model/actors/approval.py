@@ -16,13 +16,20 @@ import simpy
 from sim.model.actors import committee, home_government, president
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import APPROVED, CLOSING, IN_CONCEPT, NONE, UNDER_REVIEW, Deal, Signed
-from sim.model.outcome import ABANDONED, BLOCK, CLEAR, MITIGATE, NOTHING, REFUSE, SALE
+from sim.model.draws import Draws, draw, key
+from sim.model.outcome import BLOCK, CLEAR, MITIGATE, NOTHING, REFUSE, SALE
 from sim.model.outcome import IN_CONCEPT as CONCEPT
+
+# The streams read here: the closing's days, for every filing; whether the parties refile
+# after each filing of the bidder's deal, and the days each refiling takes.
+CLOSING_DAYS, REFILE, REFILE_DAYS = "closing.days", "refile", "refile.days"
+DRAWS = Draws(filing_days=(CLOSING_DAYS,), bidder_filing=(REFILE,),
+              bidder_refiling_days=(REFILE_DAYS,))
 
 
 def approval(deal: Deal, bidder: BidderTerms,
              signed: Signed) -> Generator[simpy.Event, object, None]:
-    env, v = deal.env, deal.values
+    env = deal.env
     licence = (env.process(home_government.licence(deal, bidder, signed))
                if bidder.needs_licence else None)
     try:
@@ -39,12 +46,7 @@ def approval(deal: Deal, bidder: BidderTerms,
             yield env.event()  # stalled: only a fresh review, a trustee or the horizon moves it
         if decision == CONCEPT:
             deal.set_stage(signed, IN_CONCEPT)
-            window = deal.take("president.in_concept.window_days")
-            yield env.timeout(window)
-            finalised = (deal.take(f"{bidder.key}.draw.finalise")
-                         < v["president.in_concept.finalise_probability"])
-            deal.log("in_concept_window_ends", bidder=bidder.index, finalised=finalised)
-            if not finalised:
+            if not (yield from president.finalised(deal, bidder)):
                 signed.stalled = True
                 yield env.event()  # stalled in concept
         deal.set_stage(signed, APPROVED)
@@ -53,7 +55,7 @@ def approval(deal: Deal, bidder: BidderTerms,
         yield from _until_it_qualifies(deal, bidder, signed)
         deal.set_stage(signed, CLOSING)
         deal.log("closing_starts", bidder=bidder.index)
-        yield env.timeout(deal.take("closing.days"))
+        yield env.timeout(deal.take(CLOSING_DAYS))
         deal.end(SALE)
     except simpy.Interrupt:
         return
@@ -76,10 +78,10 @@ def _filings(deal: Deal, bidder: BidderTerms,
         if recommendation == CLEAR:
             return recommendation
         if refiled < bidder.max_refilings \
-                and deal.take(f"{bidder.key}.draw.refile") < bidder.refile_probability:
+                and deal.take(draw(bidder.key, REFILE)) < bidder.refile_probability:
             refiled += 1
             deal.refilings += 1
-            days = deal.take(f"{bidder.key}.refile.days")
+            days = deal.take(key(bidder.key, REFILE_DAYS))
             deal.log("withdrawn", bidder=bidder.index, count=refiled, days=days,
                      refused=answer == committee.REFUSED)
             yield env.timeout(days)
@@ -115,10 +117,7 @@ def _blocked(deal: Deal, bidder: BidderTerms,
     if not deal.pending:
         deal.fail_signed("blocked by the head of state", signed)
         return
-    deal.log("abandonment_pending", bidder=bidder.index)
-    deal.set_stage(signed, NONE)  # blocked: nothing left in progress for the authorities
-    yield deal.env.timeout(deal.take("president.abandon_days"))
-    deal.end(ABANDONED, bidder=bidder.index)
+    yield from president.abandonment(deal, bidder, signed)
 
 
 def fresh_review(deal: Deal, bidders: list[BidderTerms],

@@ -25,7 +25,16 @@ from sim.model.actors.deal import (
     Deal,
     Tier,
 )
+from sim.model.draws import Draws, draw, key
 from sim.model.outcome import ABANDONED
+
+# The streams read here: the authority's disposition and its remedy, once a run for each
+# tier, and the days of each extension, forbearance and trustee, for each instrument.
+DECIDE, REMEDY = "decide", "remedy"
+EXTENSION_DAYS, FORBEARANCE_DAYS, TRUSTEE_DAYS = (
+    "extension_days", "forbearance_days", "trustee_days")
+DRAWS = Draws(tier_once=(DECIDE, REMEDY), extension_days=(EXTENSION_DAYS,),
+              forbearance_days=(FORBEARANCE_DAYS,), look_days=(TRUSTEE_DAYS,))
 
 
 def chance(v: dict[str, float], prefix: str, stage: str) -> float:
@@ -54,7 +63,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
     # (to its cap), and a regime change, a lifted injunction or a failed deal is a new
     # reading of the same disposition, never a second throw: so a lenient regime counts
     # the same whether it comes before the due date or after it.
-    u = deal.once(f"{tier.key}.draw.decide")
+    u = deal.once(draw(tier.key, DECIDE))
 
     def decide(in_force: bool) -> None:
         """One look: extend, forbear, lapse, or enforce (``in_force``: leave it in force)."""
@@ -66,7 +75,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
         forbear = chance(v, f"{p}.forbear", stage) if forborne < max_forbearances else 0.0
         lapse = chance(v, f"{p}.lapse", stage)
         if u < extend:
-            days = min(deal.take(f"{p}.extension_days"), max_total - total)
+            days = min(deal.take(key(p, EXTENSION_DAYS)), max_total - total)
             granted, total = granted + 1, total + days
             tier.granted = granted if granted < max_extensions and total < max_total else -1
             deal.extensions += 1
@@ -131,7 +140,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
 
 
 def _forbear(deal: Deal, tier: Tier, count: int, lifted: bool = False) -> None:
-    days = deal.take(f"{tier.enforcement}.forbearance_days")
+    days = deal.take(key(tier.enforcement, FORBEARANCE_DAYS))
     deal.forbearances += 1
     tier.status, tier.due = FORBORNE, deal.env.now + days
     deal.log("forbearance", tier=tier.index, days=days, until_day=tier.due, count=count,
@@ -165,12 +174,12 @@ def _enforce(deal: Deal, tier: Tier, stage: str) -> None:
         return
     # A divestiture order: a trustee sells, or penalties run while the business operates.
     p = tier.enforcement
-    if deal.once(f"{tier.key}.draw.remedy") >= deal.values[f"{p}.trustee_probability"]:
+    if deal.once(draw(tier.key, REMEDY)) >= deal.values[f"{p}.trustee_probability"]:
         tier.status = PENALTIES
         deal.log("penalties", tier=tier.index)
     else:
         tier.status, tier.selling = TRUSTEE, False
-        days = deal.take(f"{p}.trustee_days")
+        days = deal.take(key(p, TRUSTEE_DAYS))
         tier.ready = deal.env.now + days
         deal.log("trustee_appointed", tier=tier.index, days=days, ready_day=tier.ready)
     deal.poke()

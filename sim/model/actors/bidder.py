@@ -14,9 +14,14 @@ from dataclasses import dataclass
 import simpy
 
 from sim.model.actors.deal import APPROVED, CLOSING, IN_CONCEPT, Deal, Package
+from sim.model.draws import Draws, draw
 
 MINORITY = 2  # scenario.STRUCTURES.index("minority_partnership")
 DECIDED = (IN_CONCEPT, APPROVED, CLOSING)  # a deal whose terms the head of state approved
+
+# The streams read here: whether a bidder that may join another's bid does, once a run.
+JOIN = "join"
+DRAWS = Draws(partner_once=(JOIN,))
 
 
 @dataclass(slots=True, frozen=True)
@@ -94,3 +99,11 @@ def join(deal: Deal, joiner: BidderTerms, lead: BidderTerms, day: float, stake: 
     deal.log("joins_bid", bidder=joiner.index, lead=lead.index,
              parent_stake=package.parent_stake)
     deal.poke()
+
+
+def may_join(deal: Deal, joiner: BidderTerms, lead: BidderTerms) -> None:
+    """Does the joiner join the lead's bid this run (one draw)? If so, on its day."""
+    v, k = deal.values, joiner.key
+    if deal.once(draw(k, JOIN)) < v[f"{k}.joins.probability"]:
+        deal.env.process(join(deal, joiner, lead, v[f"{k}.joins.day"], v[f"{k}.joins.stake"],
+                              v[f"{k}.joins.assurance"]))

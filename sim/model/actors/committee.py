@@ -17,10 +17,21 @@ import simpy
 
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import Deal, Package
+from sim.model.draws import Draws, draw
 from sim.model.outcome import BLOCK, CLEAR, MITIGATE
 
 SECURITY_TERMS = ("data_localisation", "source_code_review", "trusted_partner")
 ACCEPTED, REFUSED, EXHAUSTED = "accepted", "refused", "exhausted"  # how the talks end
+
+# The streams read here: each phase's and each round's days, for every filing, and the
+# decisions about the bidder's deal in each filing (and each round of talks in it).
+REVIEW_DAYS, INVESTIGATION_DAYS, EXTENSION_DAYS, MITIGATION_DAYS = (
+    "committee.review_days", "committee.investigation_days", "committee.extension_days",
+    "committee.mitigation_days")
+INVESTIGATION, REVIEW_EXTENSION, MITIGATION = "investigation", "review_extension", "mitigation"
+DRAWS = Draws(filing_days=(REVIEW_DAYS, INVESTIGATION_DAYS, EXTENSION_DAYS, MITIGATION_DAYS),
+              round_days=(MITIGATION_DAYS,), bidder_filing=(INVESTIGATION, REVIEW_EXTENSION),
+              bidder_round=(MITIGATION,))
 
 
 def assessment(v: dict[str, float], bidder: BidderTerms, package: Package) -> float:
@@ -46,19 +57,19 @@ def review(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, in
     v, env = deal.values, deal.env
     deal.phases = 1
     deal.log("review_starts", bidder=bidder.index)
-    yield env.timeout(deal.take("committee.review_days"))
+    yield env.timeout(deal.take(REVIEW_DAYS))
     package = deal.packages[bidder.index]
     # The committee refers a deal to the head of state for a block only after an
     # investigation (section 721(b)(2), (d)): one it would block is investigated.
-    if deal.take(f"{bidder.key}.draw.investigation") < v["committee.investigation_probability"] \
+    if deal.take(draw(bidder.key, INVESTIGATION)) < v["committee.investigation_probability"] \
             or recommend(v, bidder, package) == BLOCK:
         deal.phases = 2
         deal.log("investigation_starts", bidder=bidder.index)
-        yield env.timeout(deal.take("committee.investigation_days"))
-        if deal.take(f"{bidder.key}.draw.review_extension") < v["committee.extension_probability"]:
+        yield env.timeout(deal.take(INVESTIGATION_DAYS))
+        if deal.take(draw(bidder.key, REVIEW_EXTENSION)) < v["committee.extension_probability"]:
             deal.phases = 3
             deal.log("review_extended", bidder=bidder.index)
-            yield env.timeout(deal.take("committee.extension_days"))
+            yield env.timeout(deal.take(EXTENSION_DAYS))
     recommendation = recommend(v, bidder, package)
     deal.log("recommendation", bidder=bidder.index, recommendation=recommendation,
              assessment=assessment(v, bidder, package))
@@ -83,8 +94,8 @@ def mitigate(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, 
         deal.mitigation_rounds += 1
         wanted = asks(v, package)
         deal.log("mitigation_round", bidder=bidder.index, round=k, asks=wanted)
-        yield env.timeout(deal.take("committee.mitigation_days"))
-        u = deal.take(f"{bidder.key}.draw.mitigation")
+        yield env.timeout(deal.take(MITIGATION_DAYS))
+        u = deal.take(draw(bidder.key, MITIGATION))
         if u < bidder.mitigation_acceptance:
             for term in wanted:
                 setattr(package, term, True)

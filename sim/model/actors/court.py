@@ -15,8 +15,18 @@ from dataclasses import dataclass
 import simpy
 
 from sim.model.actors.deal import BITING, ENDED, PENDING, Deal
+from sim.model.draws import Draws, draw, key
 
 RULING_TRIES = 8  # draws of a pending suit's time to ruling (model.occurrences sizes them)
+
+# The streams read here: whether the government settles, once a run for each instrument
+# fought in court; each plaintiff's decisions in its suit, once; and the court's days:
+# up to RULING_TRIES draws of each suit's time to ruling, and one appeal per suit.
+SETTLEMENT = "settlement"
+SUE, RULING, APPEAL, REVERSAL, VACATUR = "sue", "ruling", "appeal", "reversal", "vacatur"
+RULING_DAYS, APPEAL_DAYS = "ruling_days", "appeal_days"
+DRAWS = Draws(court_once=(SETTLEMENT,), plaintiff_once=(SUE, RULING, APPEAL, REVERSAL, VACATUR),
+              ruling_days=(RULING_DAYS,), suit_days=(APPEAL_DAYS,))
 
 
 @dataclass(slots=True, frozen=True)
@@ -78,11 +88,11 @@ def _ruling_day(deal: Deal, s: SuitTerms, filed: float) -> float:
     """The preliminary ruling's day. A suit filed before day 0 had no ruling by then (or
     the scenario would say so), so its time to ruling is drawn given that: the first of
     its per-occurrence draws that falls after day 0 (rejection sampling, exact)."""
-    day = filed + deal.take(f"{s.court}.ruling_days")
+    day = filed + deal.take(key(s.court, RULING_DAYS))
     for _ in range(RULING_TRIES - 1):
         if day > deal.env.now:
             break
-        day = filed + deal.take(f"{s.court}.ruling_days")
+        day = filed + deal.take(key(s.court, RULING_DAYS))
     return day
 
 
@@ -91,7 +101,7 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     filed = s.first_day + v[f"{s.plaintiff}.files_day"]  # before day 0: already pending
     if filed > env.now:
         yield env.timeout(filed - env.now)
-    if deal.take(f"{s.key}.draw.sue") >= v[f"{s.plaintiff}.sue_probability"]:
+    if deal.take(draw(s.key, SUE)) >= v[f"{s.plaintiff}.sue_probability"]:
         return
     while _live(deal, s.instrument) and _held(deal, s.instrument):
         yield deal.moved()  # held for an approved deal: sue only if it comes back
@@ -105,24 +115,24 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
         return
     # Settling is the government's choice about the instrument, not each suit's: one draw
     # per instrument, so several plaintiffs do not multiply the chance it is withdrawn.
-    if deal.once(f"{s.settlement}.draw.settlement") < v[f"{s.court}.settlement_probability"]:
+    if deal.once(draw(s.settlement, SETTLEMENT)) < v[f"{s.court}.settlement_probability"]:
         deal.log("settlement", instrument=s.instrument, plaintiff=s.name)
         _end_instrument(deal, s.instrument, "settled")
         return
     granting = v.get(f"{s.plaintiff}.injunction_probability",
                      v[f"{s.court}.injunction_probability"])
-    granted = deal.take(f"{s.key}.draw.ruling") < granting
+    granted = deal.take(draw(s.key, RULING)) < granting
     if granted:
         _enjoin(deal, s, "preliminary")
     else:
         deal.log("injunction_denied", instrument=s.instrument, plaintiff=s.name)
-    if deal.take(f"{s.key}.draw.appeal") >= v[f"{s.court}.appeal_probability"]:
+    if deal.take(draw(s.key, APPEAL)) >= v[f"{s.court}.appeal_probability"]:
         return
     deal.log("appeal", instrument=s.instrument, plaintiff=s.name, by_government=granted)
-    yield env.timeout(deal.take(f"{s.court}.appeal_days"))
+    yield env.timeout(deal.take(key(s.court, APPEAL_DAYS)))
     if not _live(deal, s.instrument):
         return
-    reversed_ = deal.take(f"{s.key}.draw.reversal") < v[f"{s.court}.reversal_probability"]
+    reversed_ = deal.take(draw(s.key, REVERSAL)) < v[f"{s.court}.reversal_probability"]
     deal.log("appeal_decided", instrument=s.instrument, plaintiff=s.name, reversed=reversed_,
              by_government=granted)
     if granted and reversed_:
@@ -132,7 +142,7 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
         return
     if not granted:
         _enjoin(deal, s, "on appeal")
-    if deal.take(f"{s.key}.draw.vacatur") >= v[f"{s.court}.vacatur_probability"]:
+    if deal.take(draw(s.key, VACATUR)) >= v[f"{s.court}.vacatur_probability"]:
         return
     remand = v.get(f"{s.court}.remand_days", math.inf)
     deal.enjoined[s.instrument] -= 1  # the order itself is gone: no injunction needed

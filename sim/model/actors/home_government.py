@@ -16,7 +16,16 @@ import simpy
 
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import Deal, Signed
+from sim.model.draws import Draws, draw
 from sim.scenario.schema import STRUCTURES, TECHNOLOGIES
+
+# The streams read here: the stance, once a run (the parent's draws are tied to it), and
+# the days of each decision, for every filing. The per-signing ``licence`` stream is
+# drawn but read by nothing (the stance decides every licence); it stays declared so the
+# set of streams stays as it was.
+STANCE = draw("home_government", "stance")
+DECISION_DAYS = "home_government.decision_days"
+DRAWS = Draws(latent=(STANCE,), filing_days=(DECISION_DAYS,), bidder_signing=("licence",))
 
 
 def _own_chance(v: dict[str, float], structure: int) -> float:
@@ -46,10 +55,10 @@ def licence(deal: Deal, bidder: BidderTerms,
             signed: Signed) -> Generator[simpy.Event, object, bool]:
     v = deal.values
     deal.log("licence_requested", bidder=bidder.index)
-    yield deal.env.timeout(deal.take("home_government.decision_days"))
+    yield deal.env.timeout(deal.take(DECISION_DAYS))
     package = deal.packages[bidder.index]
     chance = approval_chance(v, package.structure, package.technology)
-    granted = v["home_government.draw.stance"] < chance
+    granted = v[STANCE] < chance
     if deal.signed is not signed or deal.is_over:
         return granted  # the deal it was asked about is already gone
     deal.home_approved = int(granted)

@@ -23,13 +23,27 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 
 import simpy
+from scipy.special import ndtr, ndtri
 
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import TRUSTEE, Deal, Signed
-from sim.model.actors.home_government import already_refused
+from sim.model.actors.home_government import STANCE, already_refused
+from sim.model.draws import Draws, draw
 from sim.scenario.schema import STRUCTURES, TECHNOLOGIES
 
 CROSSING_TOLERANCE_DAYS = 1e-6
+
+
+def accepts_key(structure: str) -> str:
+    return draw("parent", f"accepts.{structure}")
+
+
+def technology_key(technology: str) -> str:
+    return draw("parent", f"technology.{technology}")
+
+
+# The streams read here: the latent draws of what it will sell, once a run.
+DRAWS = Draws(latent=(*map(accepts_key, STRUCTURES), *map(technology_key, TECHNOLOGIES)))
 
 
 @dataclass(slots=True, frozen=True)
@@ -56,6 +70,26 @@ class ParentTerms:
             return self.reservation_bn * self.trustee_floor
         m = self.aspiration_multiple
         return self.walk_away(tau, years) * (m - (m - 1) * tau ** (1 / self.exponent))
+
+
+def parent_terms(v: dict[str, float]) -> ParentTerms:
+    """The parent's terms for one replication. Its structure and technology draws are tied
+    to the home government's stance by a Gaussian copula: ``follows_home_government`` is
+    the correlation of their normal scores."""
+    rho = v["parent.follows_home_government"]
+    stance = float(ndtri(v[STANCE]))
+
+    def tied(key: str) -> float:
+        return float(ndtr(rho * stance + math.sqrt(1 - rho * rho) * float(ndtri(v[key]))))
+
+    return ParentTerms(
+        reservation_bn=v["parent.reservation_bn"],
+        aspiration_multiple=v["parent.aspiration_multiple"],
+        exponent=v["parent.concession_exponent"],
+        latent=tuple(tied(accepts_key(s)) for s in STRUCTURES),
+        technology_latent=tuple(tied(technology_key(t)) for t in TECHNOLOGIES),
+        threat_discount=v["parent.threat_discount"],
+        delay_cost=v["parent.delay_cost_per_year"])
 
 
 def accepts(deal: Deal, parent: ParentTerms, bidder: BidderTerms) -> bool:

@@ -14,6 +14,11 @@ from dataclasses import dataclass
 import simpy
 
 from sim.model.actors.deal import ENDED, Deal
+from sim.model.draws import Draws, draw
+
+# The streams read here: whether each event happens, once a run.
+HAPPENS = "happens"
+DRAWS = Draws(event_once=(HAPPENS,))
 
 
 @dataclass(slots=True, frozen=True)
@@ -32,7 +37,7 @@ def event(deal: Deal, e: EventTerms,
     yield deal.env.timeout(e.day)
     if deal.is_over or (e.requires >= 0 and not deal.events[e.requires]):
         return
-    if deal.take(f"{e.key}.draw.happens") >= deal.values[f"{e.key}.probability"]:
+    if deal.take(draw(e.key, HAPPENS)) >= deal.values[f"{e.key}.probability"]:
         deal.log("political_event", event=e.index, happened=False)
         return
     deal.events[e.index] = True
