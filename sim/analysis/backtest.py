@@ -61,21 +61,21 @@ ALL = "all"  # the group of every case, beside the kinds
 
 # --- scoring (pure functions, tested against hand-computed values) ----------------------
 
-def forecast(counts: Sequence[float], smoothing: float = SMOOTHING) -> np.ndarray:
+def forecast(counts: Sequence[float] | np.ndarray, smoothing: float = SMOOTHING) -> np.ndarray:
     """Probabilities of the outcomes (``OUTCOMES`` order) from counts of each:
     ``(count + smoothing) / (total + smoothing × outcomes)``."""
     c = np.asarray(counts, dtype=float)
     return (c + smoothing) / (c.sum() + smoothing * len(c))
 
 
-def brier(p: Sequence[float], outcome: int) -> float:
+def brier(p: Sequence[float] | np.ndarray, outcome: int) -> float:
     """Multi-class Brier score: sum over outcomes of (p - y)^2; 0 best, 2 worst."""
     y = np.zeros(len(p))
     y[outcome] = 1.0
     return float(np.sum((np.asarray(p, dtype=float) - y) ** 2))
 
 
-def log_score(p: Sequence[float], outcome: int) -> float:
+def log_score(p: Sequence[float] | np.ndarray, outcome: int) -> float:
     """-ln p(what happened): 0 for certainty and right; ln 4 = 1.39 for a uniform guess."""
     return float(-math.log(p[outcome]))
 
@@ -157,7 +157,8 @@ def find_cases(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
             files.append(p)
         else:
             raise ScenarioError(f"{p}: no such file or folder")
-    cases, others = [], []
+    cases: list[Path] = []
+    others: list[Path] = []
     for f in files:
         (cases if _has_actual(f) else others).append(f)
     return cases, others

@@ -50,7 +50,10 @@ class Spread:
     @classmethod
     def of(cls, values: np.ndarray) -> Spread | None:
         found = stats.quantiles(values)
-        return None if found is None else cls(*found, mean=float(np.nanmean(values)))
+        if found is None:
+            return None
+        p10, p50, p90 = found
+        return cls(p10, p50, p90, mean=float(np.nanmean(values)))
 
     def as_dict(self) -> dict[str, float]:
         return {"p10": self.p10, "p50": self.p50, "p90": self.p90, "mean": self.mean}

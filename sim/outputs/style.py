@@ -12,21 +12,25 @@ import functools
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import matplotlib
 from matplotlib.figure import Figure
 
 from sim.files import atomic_write_bytes
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 # Okabe–Ito: green, vermillion, reddish purple and blue stay apart under the common colour
 # vision deficiencies (and each is dark enough for white labels on it)
 COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "abandoned": "#CC79A7",
            "unresolved": "#0072B2", "any": "#000000"}
 NEUTRAL = "#777777"
-RC = {"figure.dpi": 110, "savefig.dpi": 110, "axes.spines.top": False,
-      "axes.spines.right": False, "axes.titlesize": 12, "axes.titleweight": "bold",
-      "font.size": 10, "legend.frameon": False}
+RC: dict[RcKeyType, Any] = {
+    "figure.dpi": 110, "savefig.dpi": 110, "axes.spines.top": False,
+    "axes.spines.right": False, "axes.titlesize": 12, "axes.titleweight": "bold",
+    "font.size": 10, "legend.frameon": False}
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -37,7 +37,8 @@ class BlockStore:
 
     def save(self, block: int, part: Results) -> None:
         buffer = io.BytesIO()
-        np.savez(buffer, **part.columns)
+        # allow_pickle is savez's default, named so no column is taken for it
+        np.savez(buffer, allow_pickle=True, **part.columns)
         atomic_write_bytes(self._path(block, len(part)), buffer.getvalue())
 
     def count(self) -> int:

@@ -41,8 +41,8 @@ class Results:
     @classmethod
     def from_rows(cls, rows: Sequence[Outcome], inputs: dict[str, np.ndarray]) -> Results:
         table = np.array(rows, dtype=float).reshape(len(rows), len(DTYPES))
-        columns = {name: table[:, i].astype(dtype)
-                   for i, (name, dtype) in enumerate(DTYPES.items())}
+        columns: dict[str, np.ndarray] = {name: table[:, i].astype(dtype)
+                                          for i, (name, dtype) in enumerate(DTYPES.items())}
         columns.update({INPUT_PREFIX + k: np.asarray(v, dtype=float) for k, v in inputs.items()})
         return cls(columns)
 
@@ -103,14 +103,16 @@ class Run:
         except ImportError:
             raise ImportError("to_pandas needs pandas: pip install 'dealsim[notebook]'") \
                 from None
-        categories = {"outcome": OUTCOMES, "winner": self.bidders, "structure": STRUCTURES,
-                      "technology": TECHNOLOGIES, "state": STATES[1:]}
+        categories: dict[str, list[str] | tuple[str, ...]] = {
+            "outcome": OUTCOMES, "winner": self.bidders, "structure": STRUCTURES,
+            "technology": TECHNOLOGIES, "state": STATES[1:]}
         frame = pd.DataFrame(self.results.spelled(self.bidders))
         for name, allowed in categories.items():
             frame[name] = pd.Categorical(frame[name].replace("", None), categories=allowed)
         start = pd.Timestamp(self.scenario.start)
         for days, date in (("day", "date"), ("agreement_day", "agreement_date")):
-            frame.insert(frame.columns.get_loc(days) + 1, date,
+            # the column names are unique: the position of the one named, as an int
+            frame.insert(list(frame.columns).index(days) + 1, date,
                          start + pd.to_timedelta(frame[days], unit="D"))
         frame.index.name = "replication"
         return frame

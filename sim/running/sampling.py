@@ -65,13 +65,13 @@ def sample_block(scenario: Scenario, seed: int, block: int, n: int) -> Block:
     draws = {}
     first = dict(zip(keys, columns, strict=True))
     for key, width in occurrences(scenario).items():
-        dist = inputs.get(key)
-        if dist is None:  # a decision: uniforms
+        known = inputs.get(key)
+        if known is None:  # a decision: uniforms
             cols = [uniforms(seed, block, occurrence_key(key, k), n) for k in range(width)]
-        elif isinstance(dist, Fixed):
+        elif isinstance(known, Fixed):
             cols = [first[key]] * width
         else:
-            cols = [first[key], *(dist.ppf(uniforms(seed, block, occurrence_key(key, k), n))
+            cols = [first[key], *(known.ppf(uniforms(seed, block, occurrence_key(key, k), n))
                                   for k in range(1, width))]
         draws[key] = np.column_stack(cols)
     values = np.column_stack(columns) if columns else np.empty((n, 0))

@@ -254,8 +254,10 @@ DISTRIBUTIONS: dict[str, type[_Dist]] = {
     for cls in (Fixed, Uniform, Triangular, Pert, Normal, LogNormal, Beta, Exponential, Choice)
 }
 
+# The families, as one type (``isinstance`` takes it); ``Dist`` is how a field reads one.
+Family = Fixed | Uniform | Triangular | Pert | Normal | LogNormal | Beta | Exponential | Choice
 Dist = Annotated[
-    Fixed | Uniform | Triangular | Pert | Normal | LogNormal | Beta | Exponential | Choice,
+    Family,
     Field(discriminator="dist"),
     BeforeValidator(_number_to_fixed),
 ]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
+from sim.scenario.distributions import Family
+
 if TYPE_CHECKING:
     from sim.scenario.distributions import Dist
     from sim.scenario.schema import Scenario
@@ -23,8 +25,8 @@ def uncertain_inputs(scenario: Scenario) -> dict[str, Dist]:
     found: dict[str, Dist] = {}
 
     def walk(obj: Any, prefix: str) -> None:
-        if isinstance(obj, BaseModel) and hasattr(obj, "ppf"):
-            found[prefix] = obj  # a distribution
+        if isinstance(obj, Family):  # a distribution
+            found[prefix] = obj
         elif isinstance(obj, BaseModel):
             for field in type(obj).model_fields:
                 if field not in NOT_INPUTS:
@@ -35,7 +37,9 @@ def uncertain_inputs(scenario: Scenario) -> dict[str, Dist]:
         elif isinstance(obj, list):
             for item in obj:
                 if isinstance(item, BaseModel):
-                    walk(item, f"{prefix}.{getattr(item, 'id', None) or item.name}")
+                    # every listed block has an id or a name (BaseModel declares neither)
+                    ident = getattr(item, "id", None) or getattr(item, "name")  # noqa: B009
+                    walk(item, f"{prefix}.{ident}")
 
     walk(scenario, "")
     return found

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
 from sim.scenario.distributions import DISTRIBUTIONS
 from sim.scenario.schema import Block, Scenario
@@ -102,7 +103,7 @@ def _v1quoted_key(loc: tuple[str | int, ...]) -> str | None:
     return V1_KEYS.get((block, names[-1])) if names else None
 
 
-def describe(error: dict[str, Any], root: yaml.Node, source: str) -> str:
+def describe(error: ErrorDetails, root: yaml.Node, source: str) -> str:
     loc = tuple(error["loc"])
     kind, ctx = error["type"], error.get("ctx") or {}
     message = error["msg"].removeprefix("Value error, ")

@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import re
 import typing
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 import numpy as np
@@ -23,6 +24,7 @@ from sim.limits import MAX_BIDDERS, MAX_DEADLINES, MAX_HORIZON_DAYS
 from sim.scenario.distributions import (
     Days,
     Exponent,
+    Fixed,
     Money,
     OffsetDays,
     PositiveDays,
@@ -56,7 +58,8 @@ def _fail(loc: tuple[str | int, ...], message: str) -> typing.NoReturn:
 
 class Block(BaseModel):
     # Infinity (a normal's default bounds) must survive the JSON that carries a scenario to
-    # the workers: JSON's null would not validate back.
+    # the workers: JSON's null would not validate back. A distribution's default is written
+    # as the Fixed a number in a file becomes (validate_default checks it like one).
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
                               ser_json_inf_nan="strings")
 
@@ -69,7 +72,7 @@ InstrumentKind = Literal["service_ban", "divestiture_order", "transaction_termin
 class StageMap(Block):
     """A chance by the deal's stage; ``otherwise`` for the stages not named."""
 
-    otherwise: Probability = 0.0
+    otherwise: Probability = Fixed(value=0.0)
     none: Probability | None = None
     negotiating: Probability | None = None
     signed: Probability | None = None
@@ -89,16 +92,16 @@ class Enforcement(Block):
     extend: StageMap = StageMap()
     forbear: StageMap = StageMap()
     lapse: StageMap = StageMap()
-    extension_decay: Probability = 1.0
-    extension_days: PositiveDays = 30.0
+    extension_decay: Probability = Fixed(value=1.0)
+    extension_days: PositiveDays = Fixed(value=30.0)
     max_extensions: Annotated[int, Field(ge=0, le=20)] = 0
     max_total_extension_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    forbearance_days: PositiveDays = 90.0
+    forbearance_days: PositiveDays = Fixed(value=90.0)
     max_forbearances: Annotated[int, Field(ge=0, le=20)] = 0
     hold_for_approved_deal: bool = True
-    trustee_probability: Probability = 1.0
-    trustee_days: Days = 60.0
-    trustee_floor: Probability = 0.5
+    trustee_probability: Probability = Fixed(value=1.0)
+    trustee_days: Days = Fixed(value=60.0)
+    trustee_floor: Probability = Fixed(value=0.5)
 
     @model_validator(mode="after")
     def _shares(self) -> Enforcement:
@@ -129,8 +132,9 @@ class Plaintiff(Block):
     """Someone who may sue against an instrument: the parent, users, creators, a state."""
 
     name: Name
-    sue_probability: Probability = 1.0
-    files_day: OffsetDays = 0.0  # relative to the instrument's first date; negative: before
+    sue_probability: Probability = Fixed(value=1.0)
+    # relative to the instrument's first date; negative: before
+    files_day: OffsetDays = Fixed(value=0.0)
     injunction_probability: Probability | None = None  # None: the court's
 
 
@@ -138,13 +142,13 @@ class Court(Block):
     """Suits against an instrument, as processes: ruling, appeal, reversal, vacatur."""
 
     plaintiffs: Annotated[list[Plaintiff], Field(max_length=10)] = []
-    ruling_days: PositiveDays = 14.0
-    injunction_probability: Probability = 0.0
-    settlement_probability: Probability = 0.0
-    appeal_probability: Probability = 0.0
-    appeal_days: PositiveDays = 90.0
-    reversal_probability: Probability = 0.0
-    vacatur_probability: Probability = 0.0
+    ruling_days: PositiveDays = Fixed(value=14.0)
+    injunction_probability: Probability = Fixed(value=0.0)
+    settlement_probability: Probability = Fixed(value=0.0)
+    appeal_probability: Probability = Fixed(value=0.0)
+    appeal_days: PositiveDays = Fixed(value=90.0)
+    reversal_probability: Probability = Fixed(value=0.0)
+    vacatur_probability: Probability = Fixed(value=0.0)
     remand_days: PositiveDays | None = None  # None: a vacated instrument is gone for good
 
     @model_validator(mode="after")
@@ -207,13 +211,14 @@ class Instrument(Block):
 class Parent(Block):
     name: Name
     reservation_bn: Money
-    aspiration_multiple: Exponent = 1.5
-    concession_exponent: Exponent = 1.0
+    aspiration_multiple: Exponent = Fixed(value=1.5)
+    concession_exponent: Exponent = Fixed(value=1.0)
     accepts: dict[Structure, Probability] = {}
     accepts_technology: dict[Technology, Probability] = {}
-    follows_home_government: Probability = 0.0  # copula correlation with the stance
-    threat_discount: Probability = 0.0  # walk-away lowered by this share as the threat nears
-    delay_cost_per_year: Probability = 0.0  # value lost per year under a live threat
+    follows_home_government: Probability = Fixed(value=0.0)  # copula correlation with the stance
+    # the walk-away price lowered by this share as the threat nears
+    threat_discount: Probability = Fixed(value=0.0)
+    delay_cost_per_year: Probability = Fixed(value=0.0)  # value lost per year under a live threat
 
 
 class Terms(Block):
@@ -231,36 +236,37 @@ class Refiling(Block):
     """Withdraw and refile (31 CFR 800.509): instead of taking a block or a refused
     mitigation, the parties may withdraw and file again with better terms."""
 
-    probability: Probability = 0.0  # chance per cycle
+    probability: Probability = Fixed(value=0.0)  # chance per cycle
     max: Annotated[int, Field(ge=0, le=10)] = 3
-    days: Days = 30.0  # from withdrawal to the new filing
-    improvement: Share = 0.0  # added to the committee's assessment by each refiling
+    days: Days = Fixed(value=30.0)  # from withdrawal to the new filing
+    improvement: Share = Fixed(value=0.0)  # added to the committee's assessment by each refiling
 
 
 class Join(Block):
     """A bidder that may join another's bid (a consortium) instead of bidding alone."""
 
     bidder: Name  # whose bid it joins
-    probability: Probability = 1.0
-    day: Days = 0.0  # days from the start
-    stake: Share = 0.0  # of the business it takes: the parent keeps that much less
-    assurance: Share = 0.0  # added to the lead's security assurance
+    probability: Probability = Fixed(value=1.0)
+    day: Days = Fixed(value=0.0)  # days from the start
+    stake: Share = Fixed(value=0.0)  # of the business it takes: the parent keeps that much less
+    assurance: Share = Fixed(value=0.0)  # added to the lead's security assurance
 
 
 class Bidder(Block):
     name: Name
-    arrives_day: Days = 0.0
+    arrives_day: Days = Fixed(value=0.0)
     withdraws_day: PositiveDays | None = None
     structure: Structure = "full_acquisition"
     terms: Terms = Terms()
     valuation_bn: Money | None = None  # per 100%, with control and the algorithm
-    minority_value: Probability = 1.0  # value per 100% of a minority stake, as a share
+    minority_value: Probability = Fixed(value=1.0)  # value per 100% of a minority stake, as a share
     technology_value: dict[Technology, Probability] = {}  # value kept without the algorithm
-    opening_fraction: Probability = 0.7
-    concession_exponent: Exponent = 1.0
-    security_assurance: Probability = 0.5
-    mitigation_acceptance_probability: Probability = 1.0
-    mitigation_counter_share: Probability = 0.0  # of the rounds not accepted: countered
+    opening_fraction: Probability = Fixed(value=0.7)
+    concession_exponent: Exponent = Fixed(value=1.0)
+    security_assurance: Probability = Fixed(value=0.5)
+    mitigation_acceptance_probability: Probability = Fixed(value=1.0)
+    # of the rounds not accepted: countered
+    mitigation_counter_share: Probability = Fixed(value=0.0)
     refile: Refiling = Refiling()
     joins: Join | None = None
     needs_export_licence: bool = False
@@ -314,10 +320,10 @@ class HomeGovernment(Block):
     """The parent's government: one stance per replication decides every export licence."""
 
     name: Name = "home government"
-    approval_probability: Probability = 1.0
+    approval_probability: Probability = Fixed(value=1.0)
     approval_by_structure: dict[Structure, Probability] = {}
     approval_by_technology: dict[Technology, Probability] = {}  # eases: the higher chance
-    decision_days: Days = 0.0
+    decision_days: Days = Fixed(value=0.0)
 
 
 class Assessment(Block):
@@ -325,25 +331,25 @@ class Assessment(Block):
     buyer's security assurance; the stake the parent keeps and an algorithm not sold
     take theirs away."""
 
-    data_localisation: Share = 0.0
-    source_code_review: Share = 0.0
-    trusted_partner: Share = 0.0
-    board_seats: Share = 0.0  # per unit of the board held outside the parent
-    parent_stake: Share = 0.0  # per unit kept by the parent
-    licensed: Share = 0.0  # the algorithm only licensed
-    retained: Share = 0.0  # the algorithm kept and run by the parent
+    data_localisation: Share = Fixed(value=0.0)
+    source_code_review: Share = Fixed(value=0.0)
+    trusted_partner: Share = Fixed(value=0.0)
+    board_seats: Share = Fixed(value=0.0)  # per unit of the board held outside the parent
+    parent_stake: Share = Fixed(value=0.0)  # per unit kept by the parent
+    licensed: Share = Fixed(value=0.0)  # the algorithm only licensed
+    retained: Share = Fixed(value=0.0)  # the algorithm kept and run by the parent
 
 
 class Committee(Block):
     name: Name = "review committee"
-    review_days: PositiveDays = 45.0
-    investigation_probability: Probability = 0.5
-    investigation_days: PositiveDays = 45.0
-    extension_probability: Probability = 0.0
-    extension_days: PositiveDays = 15.0
-    clear_threshold: Probability = 0.7
-    mitigation_threshold: Probability = 0.4
-    mitigation_days: Days = 14.0  # per round
+    review_days: PositiveDays = Fixed(value=45.0)
+    investigation_probability: Probability = Fixed(value=0.5)
+    investigation_days: PositiveDays = Fixed(value=45.0)
+    extension_probability: Probability = Fixed(value=0.0)
+    extension_days: PositiveDays = Fixed(value=15.0)
+    clear_threshold: Probability = Fixed(value=0.7)
+    mitigation_threshold: Probability = Fixed(value=0.4)
+    mitigation_days: Days = Fixed(value=14.0)  # per round
     max_mitigation_rounds: Annotated[int, Field(ge=1, le=10)] = 1
     assessment: Assessment = Assessment()
 
@@ -357,9 +363,9 @@ class Committee(Block):
 class Shares(Block):
     """The head of state's choice after one kind of recommendation; approve is the rest."""
 
-    block: Probability = 0.0
-    nothing: Probability = 0.0
-    in_concept: Probability = 0.0
+    block: Probability = Fixed(value=0.0)
+    nothing: Probability = Fixed(value=0.0)
+    in_concept: Probability = Fixed(value=0.0)
 
     def uppers(self) -> tuple[float, float, float]:
         """Upper bounds of the cumulative shares block, + nothing, + in concept."""
@@ -391,20 +397,20 @@ class Preferences(Block):
 class InConcept(Block):
     """An approval in concept: the deal must be finalised within a window."""
 
-    window_days: PositiveDays = 30.0
-    finalise_probability: Probability = 1.0
+    window_days: PositiveDays = Fixed(value=30.0)
+    finalise_probability: Probability = Fixed(value=1.0)
 
 
 class President(Preferences):
     name: Name = "president"
-    decision_days: Days = 15.0
+    decision_days: Days = Fixed(value=15.0)
     by_structure: dict[Structure, Preferences] = {}
     in_concept: InConcept = InConcept()
-    abandon_days: Days = 2.0  # a blocked pending transaction is abandoned within
+    abandon_days: Days = Fixed(value=2.0)  # a blocked pending transaction is abandoned within
 
 
 class Closing(Block):
-    days: Days = 30.0
+    days: Days = Fixed(value=30.0)
 
 
 class Correlation(Block):
@@ -440,7 +446,7 @@ class PoliticalEvent(Block):
     id: Identifier
     label: Name | None = None
     date: dt.date
-    probability: Probability = 1.0
+    probability: Probability = Fixed(value=1.0)
     requires: Identifier | None = None  # happens only if this earlier event did
     set: Annotated[dict[str, Probability], Field(max_length=50)] = {}
     revoke: Annotated[list[Identifier], Field(max_length=20)] = []
@@ -672,7 +678,8 @@ class Scenario(Block):
         """Every date an instrument bites (each tier of a ban), in the file's order."""
         found = []
         for ins in self.instruments:
-            for tier in ins.tiers or [None]:
+            tiers: Sequence[Tier | None] = ins.tiers or [None]  # None: the instrument's own
+            for tier in tiers:
                 date = tier.date if tier else ins.date
                 found.append(DueDate(
                     key=instrument_key(ins.id, tier.id if tier else None),

@@ -21,7 +21,8 @@ from sim.limits import MAX_FILE_BYTES
 EXTENDS = "extends"  # top-level key: the file this one inherits from
 MAX_EXTENDS_DEPTH = 10
 # Lists merged item by item under ``extends`` (matched by this key); other lists are replaced.
-NAMED_LISTS = {("instruments",): "id", ("politics",): "id", ("bidders",): "name"}
+NAMED_LISTS: dict[tuple[str, ...], str] = {("instruments",): "id", ("politics",): "id",
+                                            ("bidders",): "name"}
 REMOVE = "remove"  # ``{name: X, remove: true}`` in a named list drops the inherited item X
 STR_TAG = "tag:yaml.org,2002:str"
 
@@ -64,13 +65,13 @@ class SafeLoader(yaml.SafeLoader):
         if self.composed > MAX_NODES:
             raise ScenarioError(f"{self.name}:{self.line + 1}: more than {MAX_NODES:,} values "
                                 "(a scenario has a few hundred)")
-        return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
 
     def fetch_flow_collection_start(self, TokenClass: Any) -> None:
         if self.flow_level >= MAX_DEPTH:
             raise ScenarioError(f"{self.name}:{self.line + 1}: values nested deeper than "
                                 f"{MAX_DEPTH} levels")
-        super().fetch_flow_collection_start(TokenClass)  # type: ignore[no-untyped-call]
+        super().fetch_flow_collection_start(TokenClass)
 
 
 def compose(text: str, source: str, what: str = "scenario") -> yaml.MappingNode:
@@ -184,7 +185,7 @@ def _merge_named(base: yaml.SequenceNode, over: yaml.SequenceNode, ident: str,
                  path: tuple[str, ...]) -> yaml.SequenceNode:
     """Items with the same ``ident`` merge; new ones are appended; ``remove: true`` drops one."""
     items: list[yaml.Node | None] = list(base.value)
-    index = {name: i for i, item in enumerate(items)
+    index = {name: i for i, item in enumerate(base.value)
              if (name := item_id(item, ident)) is not None}
     for n, item in enumerate(over.value):
         name = item_id(item, ident)

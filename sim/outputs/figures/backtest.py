@@ -199,8 +199,9 @@ def scores_by_kind(scored: Sequence[Scored], runs: int, seed: int, path: Path) -
     mix_ax.set_xlabel("share of cases · thick bar: dealsim's mean forecast\n"
                       "thin bar: how often each outcome happened (by the horizon)")
     mix_ax.set_title("Mean forecast against what happened", loc="left", fontsize=11)
-    def count(n: int, what: str) -> str:
-        return f"{n} {what}" + ("s" if n != 1 else "")
+    def count(n: float, what: str) -> str:
+        """``n`` things: a count (an int, held among the float means by ``overall``)."""
+        return f"{int(n)} {what}" + ("s" if n != 1 else "")
 
     brier_ax.set_yticks(y, [f"{g}\n{count(groups[g]['cases']['n'], 'case')}, "
                             f"{count(groups[g]['forecasts']['n'], 'forecast')}" for g in names],
