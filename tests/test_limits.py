@@ -27,11 +27,12 @@ SRC = "limits.yaml"
 
 
 def refused(text: str, seconds: float = 1.0) -> str:
-    """The one-line error for ``text``, which must come within ``seconds``."""
-    began = time.perf_counter()
+    """The one-line error for ``text``, which must come within ``seconds`` of this
+    process's CPU time (wall time would measure whatever else the machine is doing)."""
+    began = time.process_time()
     with pytest.raises(ScenarioError) as info:
         parse_scenario(text, SRC)
-    elapsed = time.perf_counter() - began
+    elapsed = time.process_time() - began
     assert elapsed < seconds, f"took {elapsed:.2f} s"
     message = str(info.value)
     assert message.isprintable() and message.startswith(f"{SRC}:"), message
@@ -60,20 +61,20 @@ def test_alias_bomb_is_refused_within_a_second() -> None:
 def test_file_over_the_size_limit_is_refused_within_a_second(tmp_path: Path) -> None:
     path = tmp_path / "huge.yaml"
     path.write_bytes(REALISTIC_YAML.encode() + b"# " + b"x" * 50_000_000 + b"\n")
-    began = time.perf_counter()
+    began = time.process_time()
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert time.perf_counter() - began < 1.0
+    assert time.process_time() - began < 1.0
     assert str(info.value) == f"{path}: file is larger than {limits.MAX_FILE_BYTES:,} bytes"
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
 def test_endless_device_is_refused_within_a_second() -> None:
     """A device reports size 0, so the cap is on what is read, not on what stat says."""
-    began = time.perf_counter()
+    began = time.process_time()
     with pytest.raises(ScenarioError, match="file is larger than"):
         load_scenario("/dev/zero")
-    assert time.perf_counter() - began < 1.0
+    assert time.process_time() - began < 1.0
 
 
 def test_deep_nesting_is_refused_within_a_second() -> None:
@@ -187,10 +188,10 @@ def test_sweep_point_cap_before_any_work(tmp_path: Path) -> None:
         "court.injunction_probability": {"low": 0.1, "high": 0.9, "points": 1000}}}
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(big))
-    began = time.perf_counter()
+    began = time.process_time()
     with pytest.raises(ScenarioError) as info:
         load_sweep(path)
-    assert time.perf_counter() - began < 1.0
+    assert time.process_time() - began < 1.0
     assert str(info.value) == (f"{path}:1: (top level): 1,000,000 points is over the cap of "
                                f"{limits.MAX_SWEEP_POINTS:,} (fewer points or samples)")
     for design, samples, params in (("lhs", limits.MAX_SWEEP_POINTS + 1, 1),
