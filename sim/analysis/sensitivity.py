@@ -6,11 +6,22 @@ indices measure how the *probabilities* respond to the inputs, not replication n
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import ScenarioError
+
 SOBOL_SEED = 20200914  # scrambling and bootstrap seed: fixed so the analysis replays exactly
+
+
+def require_salib() -> None:
+    """SALib is in the optional ``sweep`` extra: without it, one line saying how to get it
+    (before any point runs), not an import traceback."""
+    if importlib.util.find_spec("SALib") is None:
+        raise ScenarioError("the sobol design needs SALib (the sweep extra): "
+                            "pip install -e '.[sweep]'")
 
 
 def problem(names: list[str], bounds: list[tuple[float, float]]) -> dict[str, object]:
@@ -20,6 +31,7 @@ def problem(names: list[str], bounds: list[tuple[float, float]]) -> dict[str, ob
 def sobol_design(names: list[str], bounds: list[tuple[float, float]],
                  base_samples: int) -> np.ndarray:
     """Saltelli's extension of a Sobol' sequence: ``base_samples × (d + 2)`` points."""
+    require_salib()
     from SALib.sample import sobol
 
     return sobol.sample(problem(names, bounds), base_samples, calc_second_order=False,
