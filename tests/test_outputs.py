@@ -244,7 +244,8 @@ def test_figures_draw_from_synthetic_results(tmp_path: Path, name: str) -> None:
                 winner=np.where(np.array(outcome) == SALE, g.integers(0, 2, 2000), -1),
                 price_bn=np.where(np.array(outcome) == SALE, g.uniform(5, 9, 2000), np.nan),
                 agreement_day=agreed, agreement_vs_deadline=agreed - 60)
-    path = plots.FIGURES[name](fake_run(r), tmp_path / name)
+    run = fake_run(r)
+    path = plots.FIGURES[name](run, summarise(run), tmp_path / name)
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 250 and image.shape[1] > 500 and image.std() > 0.05
 

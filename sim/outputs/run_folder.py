@@ -55,7 +55,7 @@ def write_outputs(run: Run, out: Path, figures: bool = True,
     if figures:
         from sim.outputs.figures import run as run_figures  # matplotlib only when wanted
 
-        written += [p.name for p in run_figures.draw_all(run, out)]
+        written += [p.name for p in run_figures.draw_all(run, summary, out)]
     written.append(write_report(run, out, data, written).name)
     data["files"] = written
     atomic_write_json(out / "summary.json", data)

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis import stats
+from sim.analysis.summary import RunSummary
 from sim.model.outcome import OUTCOMES, STATE_WORDS, UNRESOLVED
 from sim.outputs.style import COLOURS, NEUTRAL, head, save_figure, styled, subplots
 from sim.running.precision import wilson
@@ -49,9 +50,9 @@ def _probability_bars(ax: Axes, probs: dict[str, stats.Proportion], colours: lis
 
 
 @styled
-def outcome_probabilities(run: Run, path: Path) -> Path:
-    probs = stats.outcome_probabilities(run.results)
-    states = {k: v for k, v in stats.state_probabilities(run.results).items() if v.count}
+def outcome_probabilities(run: Run, summary: RunSummary, path: Path) -> Path:
+    probs = summary.outcomes
+    states = {k: v for k, v in summary.unresolved_by_state.items() if v.count}
     fig, axes = subplots(
         2 if states else 1, 1, figsize=(7.5, 3.4 + (0.9 + 0.32 * len(states)) * bool(states)),
         squeeze=False, gridspec_kw={"height_ratios": [len(OUTCOMES) + 0.5, len(states) + 1]}
@@ -73,7 +74,7 @@ def outcome_probabilities(run: Run, path: Path) -> Path:
 
 
 @styled
-def time_to_resolution(run: Run, path: Path) -> Path:
+def time_to_resolution(run: Run, summary: RunSummary, path: Path) -> Path:
     r, s = run.results, run.scenario
     horizon = s.horizon_days
     days = np.linspace(0, horizon, 731)
@@ -128,11 +129,11 @@ def time_to_resolution(run: Run, path: Path) -> Path:
 
 
 @styled
-def buyers_and_prices(run: Run, path: Path) -> Path:
+def buyers_and_prices(run: Run, summary: RunSummary, path: Path) -> Path:
     r = run.results
     fig, (left, right) = subplots(1, 2, figsize=(10, 1.6 + 0.6 * max(2, len(run.bidders))),
                                       sharey=True, gridspec_kw={"width_ratios": [1, 1.2]})
-    winners = stats.winner_probabilities(r, run.bidders)
+    winners = summary.winners
     names = list(winners)
     y = np.arange(len(names))[::-1]
     p = np.array([winners[n].probability for n in names]) * 100
@@ -177,7 +178,7 @@ def buyers_and_prices(run: Run, path: Path) -> Path:
 
 
 @styled
-def agreement_timing(run: Run, path: Path) -> Path:
+def agreement_timing(run: Run, summary: RunSummary, path: Path) -> Path:
     r = run.results
     rel = r["agreement_vs_deadline"]
     signed = ~np.isnan(rel)
@@ -215,6 +216,8 @@ FIGURES = {
 }
 
 
-def draw_all(run: Run, out: Path) -> list[Path]:
-    return [draw(run, out / name) for name, draw in FIGURES.items()]
+def draw_all(run: Run, summary: RunSummary, out: Path) -> list[Path]:
+    """Every figure of a run, from its results (curves, distributions) and its summary
+    (the probabilities the printout and the page give, so all three agree)."""
+    return [draw(run, summary, out / name) for name, draw in FIGURES.items()]
 
