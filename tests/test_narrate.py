@@ -57,6 +57,7 @@ def pending_twin() -> dict:
     return doc
 
 
+@pytest.mark.slow
 def test_tracing_changes_no_outcome() -> None:
     """Logging is observation only: every field of every row is the same with it on."""
     for s in (scenario_from(realistic()), scenario_from(rich())):
@@ -67,6 +68,7 @@ def test_tracing_changes_no_outcome() -> None:
                                   equal_nan=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [0, 1, 999, 1000, 1777, 2000, 2299])
 def test_story_reproduces_its_row(rich_run: Run, k: int) -> None:
     """Replication K is block K // BLOCK_SIZE, row K % BLOCK_SIZE: re-run alone with tracing
@@ -86,6 +88,7 @@ def test_story_reproduces_its_row(rich_run: Run, k: int) -> None:
                     else told.outcome.day)
 
 
+@pytest.mark.slow
 def test_examples_are_the_first_of_each_outcome(rich_run: Run) -> None:
     outcomes = rich_run.results["outcome"]
     found = example_runs(outcomes)
@@ -96,6 +99,7 @@ def test_examples_are_the_first_of_each_outcome(rich_run: Run) -> None:
     assert [s.outcome.outcome for s in told] == list(found)
 
 
+@pytest.mark.slow
 def test_run_stories_refuses_a_story_that_does_not_reproduce_its_row(rich_run: Run) -> None:
     """run_stories checks each story against the table: a row changed after the run is
     caught, not narrated."""
@@ -109,6 +113,7 @@ def test_run_stories_refuses_a_story_that_does_not_reproduce_its_row(rich_run: R
         run_stories(bad, [k])
 
 
+@pytest.mark.slow
 def test_replay_rejects_a_replication_outside_the_run(rich_run: Run) -> None:
     with pytest.raises(ValueError, match="between 0 and 2299"):
         replay(rich_run.scenario, SEED, 2300, runs=2300)
@@ -138,6 +143,7 @@ def test_every_logged_event_kind_has_a_narration_handler() -> None:
     assert handlers - kinds == set(), f"handlers for nothing: {sorted(handlers - kinds)}"
 
 
+@pytest.mark.slow
 def test_many_rich_replications_are_told_and_every_kind_occurs() -> None:
     """2,000 replications of the rich scenario and its pending-transaction twin, traced
     and narrated: each story is dated in order, every sentence says something, and between
@@ -155,6 +161,7 @@ def test_many_rich_replications_are_told_and_every_kind_occurs() -> None:
     assert seen == logged_kinds()
 
 
+@pytest.mark.slow
 def test_run_stories_reproduces_rows_of_every_outcome(rich_run: Run) -> None:
     """Twenty replications of each outcome of the rich run, told and checked against
     their rows by run_stories (which raises on any mismatch)."""
@@ -239,6 +246,7 @@ def test_a_known_sale_reads_as_it_happened() -> None:
     ]
 
 
+@pytest.mark.slow
 def test_format_story_dates_each_moment_once(rich_run: Run) -> None:
     told = run_stories(rich_run, [0])[0]
     text = format_story(rich_run.scenario, told)
@@ -253,6 +261,7 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_trace_run_tells_the_row_of_the_table(rich_file: Path, tmp_path: Path) -> None:
     k = BLOCK_SIZE + 234  # in the second, short block
     done = run_cli(rich_file, "--runs", "1500", "--seed", SEED, "--out", tmp_path, "--quiet",
@@ -265,6 +274,7 @@ def test_cli_trace_run_tells_the_row_of_the_table(rich_file: Path, tmp_path: Pat
     assert f"(day {float(row['day']):.0f})" in first
 
 
+@pytest.mark.slow
 def test_cli_trace_tells_one_run_of_each_outcome(rich_file: Path, tmp_path: Path) -> None:
     done = run_cli(rich_file, "--runs", "1000", "--seed", SEED, "--out", tmp_path, "--quiet",
                    "--no-figures", "--trace")
@@ -277,6 +287,7 @@ def test_cli_trace_tells_one_run_of_each_outcome(rich_file: Path, tmp_path: Path
         assert words in done.stdout
 
 
+@pytest.mark.slow
 def test_cli_trace_run_outside_the_run_is_an_error(rich_file: Path, tmp_path: Path) -> None:
     done = run_cli(rich_file, "--runs", "100", "--out", tmp_path, "--trace-run", "100")
     assert done.returncode == 2
