@@ -161,6 +161,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return out / REPORT_NAME, data
 
 
+@pytest.mark.slow
 def test_report_is_written_and_listed(report: tuple[Path, dict]) -> None:
     path, data = report
     assert REPORT_NAME in data["files"]
@@ -168,6 +169,7 @@ def test_report_is_written_and_listed(report: tuple[Path, dict]) -> None:
     assert not list(path.parent.glob(".*.tmp"))  # written atomically, nothing left over
 
 
+@pytest.mark.slow
 def test_report_is_self_contained(report: tuple[Path, dict]) -> None:
     page = report[0].read_text(encoding="utf-8")
     # nothing to fetch: no remote or local resource but the embedded images
@@ -178,6 +180,7 @@ def test_report_is_self_contained(report: tuple[Path, dict]) -> None:
     assert page.count('<section class="story"') == 3
 
 
+@pytest.mark.slow
 def test_report_without_figures_says_so(tmp_path: Path) -> None:
     s = load_scenario(ORACLE)
     run = Run(s, ORACLE, simulate(s, 300, 5), 5, 1)
@@ -222,6 +225,7 @@ def browse(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
+@pytest.mark.slow
 def test_browser_shows_outcomes_stories_assumptions_and_figures(
         report: tuple[Path, dict], tmp_path: Path) -> None:
     path, data = report
@@ -250,6 +254,7 @@ def test_browser_shows_outcomes_stories_assumptions_and_figures(
         assert image["complete"] and image["width"] > 500 and image["height"] > 250, image
 
 
+@pytest.mark.slow
 def test_browser_screenshot_shows_the_page(report: tuple[Path, dict], tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
     browse(tmp_path, "--window-size=1200,2400", "--hide-scrollbars",
@@ -278,6 +283,7 @@ def test_missing_browser_skips_here_but_fails_in_ci(monkeypatch: pytest.MonkeyPa
         chromium()
 
 
+@pytest.mark.slow
 def test_report_needs_no_scenario_file_on_disk(tmp_path: Path) -> None:
     path = tmp_path / "gone.yaml"
     path.write_text(ORACLE.read_text(encoding="utf-8"), encoding="utf-8")
@@ -292,6 +298,7 @@ def test_report_needs_no_scenario_file_on_disk(tmp_path: Path) -> None:
     assert "§2: 1.5 x 20 = the reported ask of about 30 bn" in page
 
 
+@pytest.mark.slow
 def test_report_survives_a_parent_file_gone_since_the_run(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text(ORACLE.read_text(encoding="utf-8"), encoding="utf-8")
     path = tmp_path / "child.yaml"
