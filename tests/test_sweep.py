@@ -112,6 +112,7 @@ def test_grid_with_three_parameters_is_refused():
 
 # --- common random numbers ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_common_random_numbers_shrink_the_variance_of_a_difference(oracle):
     """P(sale) at two nearby licence probabilities, 16 times: same seed vs. two seeds.
     (Model v2: the licence the Oracle partnership needs is China's chance for a minority
@@ -147,6 +148,7 @@ correlations:
 """
 
 
+@pytest.mark.slow
 def test_rank_correlations_are_achieved_and_marginals_kept():
     results = simulate(parse_scenario(CORRELATED), 20000, 4)
     reservation = results["input.parent.reservation_bn"]
@@ -178,6 +180,7 @@ def test_contradictory_correlations_are_an_error():
 
 # --- resume ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_resumes_to_the_same_table(oracle, tmp_path):
     sweep = Sweep(name="r", design="grid", runs=300,
                   parameters={"committee.clear_threshold": Range(low=0.5, high=0.9, points=5)})
@@ -203,6 +206,7 @@ def grid_run(tmp_path_factory):
     return out, done.stdout
 
 
+@pytest.mark.slow
 def test_grid_table_content(grid_run):
     out, stdout = grid_run
     rows = read_table(out / "points.csv")
@@ -222,6 +226,7 @@ def test_grid_table_content(grid_run):
     assert "probabilities.png" in data["files"]
 
 
+@pytest.mark.slow
 def test_sobol_analysis_over_four_inputs(tmp_path):
     """Sobol' indices over ci_sobol.yaml's four inputs, and scenario discovery on the base.
 
@@ -261,6 +266,7 @@ def test_sobol_analysis_over_four_inputs(tmp_path):
     assert found["abandoned"] == []
 
 
+@pytest.mark.slow
 def test_every_shipped_sweep_file_is_valid(oracle):
     files = sorted(SWEEPS.glob("*.yaml"))
     assert len(files) >= 6
@@ -273,6 +279,7 @@ def test_every_shipped_sweep_file_is_valid(oracle):
     assert sobol.design == "sobol" and len(sobol.parameters) >= 6
 
 
+@pytest.mark.slow
 def test_bad_vary_exits_2_with_one_line():
     done = run_cli(ORACLE, "--vary", "committee.clear_treshold=0.4:0.9:3", "--runs", "200")
     assert done.returncode == 2
