@@ -74,6 +74,7 @@ def base(kind: str = "transaction_termination", hold: bool = False,
     }
 
 
+@pytest.mark.slow
 def test_one_bidder_one_deadline():
     """a. P(sale) = p·F(D − K); everything else is abandoned at D, nothing unresolved."""
     res = run(scenario_from(base()), N, seed=11)
@@ -104,6 +105,7 @@ def test_the_authority_holds_for_an_approved_deal():
     assert np.all(res["day"][res["outcome"] == ABANDONED] == D)
 
 
+@pytest.mark.slow
 def test_sale_days_are_truncated_exponential():
     """a'. Given a sale, sale day − K is Exponential(m) truncated to [0, D − K]."""
     res = run(scenario_from(base()), N, seed=12)
@@ -119,6 +121,7 @@ def test_sale_days_are_truncated_exponential():
     assert abs(x.mean() - mean) < 4 * sem
 
 
+@pytest.mark.slow
 def test_ban_with_an_injunction_past_the_horizon():
     """b. A ban on day D; the parent sues on D and the ruling (r_c days later) enjoins the
     ban with probability q, for good (no appeal).
@@ -156,6 +159,7 @@ def test_ban_with_an_injunction_past_the_horizon():
     assert held.any() and suspended.any()
 
 
+@pytest.mark.slow
 def test_ban_with_an_injunction_reversed_on_appeal():
     """b'. (v1's injunction of fixed length is gone: an injunction now lasts until an
     appeal reverses it.) The loser always appeals and the appeal always reverses, L days
@@ -182,6 +186,7 @@ def test_ban_with_an_injunction_reversed_on_appeal():
     assert np.all(res["injunction"][shut | unresolved])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("e_in", "e_out", "length"), [
     (0.0, 0.35, 40.0),  # extension only when no deal is in progress
     (0.6, 0.35, 40.0),  # L > K: an extended deal in progress always makes it
@@ -218,6 +223,7 @@ def test_one_extension(e_in, e_out, length):
     assert np.all(res["extensions"][(res["outcome"] == SALE) & (res["day"] > D)] == 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("pi", "inv_days", "rho", "ext_days"), [
     (0.5, 45.0, 0.0, 15.0),
     (0.7, 30.0, 0.4, 15.0),  # with the committee's extraordinary extension too
@@ -244,6 +250,7 @@ def test_investigation(pi, inv_days, rho, ext_days):
                                res["agreement_day"][sale] + K + extra[sale])
 
 
+@pytest.mark.slow
 def test_mitigation():
     """e. The committee demands mitigation (assurance 0.5 between the thresholds): M more
     days, accepted with probability α, then cleared: P(sale) = α·p·F(D − K − M)."""
@@ -257,6 +264,7 @@ def test_mitigation():
     assert_outcomes(res, {SALE: p_sale, ABANDONED: 1 - p_sale, UNRESOLVED: 0.0})
 
 
+@pytest.mark.slow
 def test_blocked_deal_needs_the_president_to_overrule():
     """e'. Assurance below the mitigation threshold: a block recommendation, which the
     committee makes only after an investigation (I days), and which the president follows
@@ -272,6 +280,7 @@ def test_blocked_deal_needs_the_president_to_overrule():
     assert np.all(res["phases"][res["outcome"] == SALE] == 2)
 
 
+@pytest.mark.slow
 def test_export_licence():
     """f. A licence (probability h, t_h days) runs beside the review; closing waits for
     both: P(sale) = h·p·F(D − max(r + d, t_h) − c)."""
@@ -288,6 +297,7 @@ def test_export_licence():
                                res["agreement_day"][sale] + max(R + D_PRES, t_h) + C)
 
 
+@pytest.mark.slow
 def test_enforcement_may_lapse():
     """g. The termination date is enforced with probability ε; otherwise it lapses
     (``lapse.otherwise`` 1 − ε) and the deal may close until the horizon:
@@ -307,6 +317,7 @@ def test_enforcement_may_lapse():
     assert "lapsed" in states and states <= {"lapsed", "under_review", "deal_pending"}
 
 
+@pytest.mark.slow
 def test_agreed_at_start_closes_on_a_fixed_day():
     """h. A deal agreed on day 0 closes at K exactly, with probability p, at its price."""
     doc = base()

@@ -61,6 +61,7 @@ def test_a_run_from_text_writes_its_folder_without_a_file(tmp_path: Path) -> Non
     assert "Example" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_same_numbers_from_the_api_and_the_command(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     subprocess.run([sys.executable, str(ROOT / "run.py"), str(ROOT / "scenarios/example.yaml"),
@@ -72,6 +73,7 @@ def test_the_same_numbers_from_the_api_and_the_command(tmp_path: Path) -> None:
         (tmp_path / "api" / "replications.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_to_pandas_names_the_codes_and_dates_the_days(tmp_path: Path) -> None:
     pd = pytest.importorskip("pandas")
     run = sim.run(ORACLE, runs=200, seed=11, workers=1)
@@ -89,6 +91,7 @@ def test_to_pandas_names_the_codes_and_dates_the_days(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(back, frame, check_categorical=True)
 
 
+@pytest.mark.slow
 def test_compare_and_backtest_return_typed_results(tmp_path: Path) -> None:
     pytest.importorskip("pandas")
     example = ROOT / "scenarios" / "example.yaml"

@@ -183,6 +183,7 @@ def test_by_kind_table_csv_and_json_outputs(tmp_path: Path):
     assert float(forecasts[3]["brier_model"]) == 0.75 and forecasts[0]["actual_state"] == ""
 
 
+@pytest.mark.slow
 def test_backtest_figures_from_hand_forecasts(tmp_path: Path):
     from sim.outputs.figures import backtest as backtest_plots
 
@@ -217,6 +218,7 @@ def test_actual_block_is_validated():
         assert str(info.value).startswith("t.yaml:" + says), str(info.value)
 
 
+@pytest.mark.slow
 def test_actual_is_never_read_by_the_simulation():
     """Same seed, same results whatever the record says (or whether there is one)."""
     doc = realistic()
@@ -245,6 +247,7 @@ def test_outcome_is_scored_at_the_horizon():
 
 # --- the case library -----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_every_case_file_is_a_valid_case():
     files, others = backtest.find_cases([CASES])
     assert others == []
@@ -374,6 +377,7 @@ def library_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, done.stdout
 
 
+@pytest.mark.slow
 def test_backtest_command_on_the_case_library(library_run: tuple[Path, str]) -> None:
     out, stdout = library_run
     rows = list(csv.DictReader((out / "backtest.csv").open()))
@@ -408,6 +412,7 @@ def test_backtest_command_on_the_case_library(library_run: tuple[Path, str]) -> 
         assert word in stdout
 
 
+@pytest.mark.slow
 def test_backtest_figures_are_real_pngs(library_run: tuple[Path, str]) -> None:
     out, _ = library_run
     for name in ("reliability.png", "forecasts.png", "by_kind.png"):
@@ -416,6 +421,7 @@ def test_backtest_figures_are_real_pngs(library_run: tuple[Path, str]) -> None:
         assert image.shape[0] > 400 and image.shape[1] > 500 and image.std() > 0.05
 
 
+@pytest.mark.slow
 def test_backtest_errors_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -454,6 +460,7 @@ def _agreement_histogram(exponent: float, runs: int = 2000) -> np.ndarray:
     return np.histogram(agreed, bins=np.linspace(0, 120, 7))[0]
 
 
+@pytest.mark.slow
 def test_agreements_rise_into_the_deadline_with_late_concession():
     """The deadline effect (Roth, Murnighan & Schoumaker 1988, "The Deadline Effect in
     Bargaining: Some Experimental Evidence", American Economic Review 78(4): 806-823):
@@ -465,6 +472,7 @@ def test_agreements_rise_into_the_deadline_with_late_concession():
     assert h[-2:].sum() > 0.85 * h.sum(), h
 
 
+@pytest.mark.slow
 def test_agreements_fall_toward_the_deadline_with_early_concession():
     """With early concession (exponent 3) there is no deadline effect: each successive
     bin holds fewer agreements, the first the most."""

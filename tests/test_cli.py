@@ -33,6 +33,7 @@ def oracle_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return out, done.stdout
 
 
+@pytest.mark.slow
 def test_summary_json_records_results_and_provenance(oracle_run: tuple[Path, str]) -> None:
     out, _ = oracle_run
     data = json.loads((out / "summary.json").read_text())
@@ -54,6 +55,7 @@ def test_summary_json_records_results_and_provenance(oracle_run: tuple[Path, str
     assert set(data["files"]) >= {"replications.csv", *FIGURES}
 
 
+@pytest.mark.slow
 def test_table_has_one_row_per_replication(oracle_run: tuple[Path, str]) -> None:
     out, _ = oracle_run
     with (out / "replications.csv").open() as handle:
@@ -67,6 +69,7 @@ def test_table_has_one_row_per_replication(oracle_run: tuple[Path, str]) -> None
     assert any(k.startswith("input.") for k in rows[0])
 
 
+@pytest.mark.slow
 def test_figures_are_real_pngs(oracle_run: tuple[Path, str]) -> None:
     out, _ = oracle_run
     for name in FIGURES:
@@ -77,12 +80,14 @@ def test_figures_are_real_pngs(oracle_run: tuple[Path, str]) -> None:
         assert image.std() > 0.05, f"{name} looks blank"
 
 
+@pytest.mark.slow
 def test_printed_summary(oracle_run: tuple[Path, str]) -> None:
     _, stdout = oracle_run
     for word in (*OUTCOMES, "95% interval", "seed 11", "summary.json"):
         assert word in stdout
 
 
+@pytest.mark.slow
 def test_worker_count_does_not_change_the_table(tmp_path: Path) -> None:
     """Same seed: byte-identical tables for 1 and 2 workers; another seed: another table."""
     tables = []
@@ -98,6 +103,7 @@ def test_worker_count_does_not_change_the_table(tmp_path: Path) -> None:
     assert sum(a != b for a, b in zip(same[1:], other[1:], strict=True)) > 0.9 * 2500
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content, expected", [
     ("name: x\nstart: 2020-01-01\nhorizon_days: 10\nparent: {name: P, reservation_bn: 1}\n"
      "colour: red\n", ":5: colour: unknown key (allowed:"),
@@ -120,6 +126,7 @@ def test_bad_scenario_gets_one_line_and_exit_2(tmp_path: Path, content: str,
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_missing_file_and_bad_arguments_exit_2(tmp_path: Path) -> None:
     done = run_cli(tmp_path / "nope.yaml")
     assert done.returncode == 2 and "no such file" in done.stderr

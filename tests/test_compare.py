@@ -40,6 +40,7 @@ def test_wilson_matches_scipy() -> None:
                                                                                  abs=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shared", [True, False])
 def test_paired_interval_covers_the_true_difference_95_percent_of_the_time(
         shared: bool) -> None:
@@ -124,6 +125,7 @@ def compared(variant: Path, tmp_path_factory: pytest.TempPathFactory
     return out, json.loads((out / "summary.json").read_text()), capture.stdout
 
 
+@pytest.mark.slow
 def test_each_scenario_is_its_own_run_with_the_shared_seed(compared, variant: Path) -> None:
     _, data, _ = compared
     for entry, path in zip(data["scenarios"], (ORACLE, variant), strict=True):
@@ -133,6 +135,7 @@ def test_each_scenario_is_its_own_run_with_the_shared_seed(compared, variant: Pa
     assert [s["label"] for s in data["scenarios"]] == ["oracle", "weak_courts"]
 
 
+@pytest.mark.slow
 def test_differences_are_paired_and_tighter_than_independent(compared) -> None:
     """Model v2 has a fourth outcome, ``abandoned``, which a business (oracle.yaml's
     subject) never reaches: in both scenarios it has no run, so its difference is exactly 0
@@ -162,6 +165,7 @@ def test_differences_are_paired_and_tighter_than_independent(compared) -> None:
     assert diff["same_outcome_share"] > 0.7
 
 
+@pytest.mark.slow
 def test_outputs_table_and_figures(compared) -> None:
     out, data, stdout = compared
     assert data["files"] == ["outcomes.png", "time_to_resolution.png"]
@@ -177,6 +181,7 @@ def test_outputs_table_and_figures(compared) -> None:
     assert "narrower than independent runs would give" in stdout
 
 
+@pytest.mark.slow
 def test_a_scenario_compared_with_itself_differs_by_nothing(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture
                                                             ) -> None:
@@ -197,6 +202,7 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = run_cli(ORACLE, "--out", tmp_path / "one")
     assert done.returncode == 2 and "at least two scenario files" in done.stderr

@@ -139,6 +139,7 @@ class Reads(dict[str, list[list[float]]]):
         return super().__getitem__(key)
 
 
+@pytest.mark.slow
 def test_the_model_reads_only_declared_streams_and_every_one_but_licence() -> None:
     """Every stream read is sized (else the run would fail), and between 600 replications
     each of the rich scenario and its twins, every declared stream is read by some bidder,

@@ -224,6 +224,7 @@ def load_bytes(data: bytes) -> tuple[Path, Scenario | str]:
 
 
 # ~20 s in the ci profile (300 documents, each loaded and, if valid, run)
+@pytest.mark.slow
 @settings(PROFILE)
 @given(documents())
 def test_loader_raises_only_one_located_line(data: bytes) -> None:
@@ -305,6 +306,7 @@ CLI_CASES = {
 
 
 # ~6 s: four Python start-ups
+@pytest.mark.slow
 def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     """Started together (each pays Python's start-up), checked one by one."""
     running = {}

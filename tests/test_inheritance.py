@@ -230,6 +230,7 @@ def test_case_library_variant_is_its_base_plus_the_record():
     assert case.model_copy(update={"actual": None}) == oracle
 
 
+@pytest.mark.slow
 def test_inherited_and_own_draws_share_streams(tmp_path, base):
     """Inheritance changes nothing about randomness: same values, same results."""
     a = load_scenario(child(tmp_path, "name: base\n"))
@@ -347,6 +348,7 @@ def test_bad_remove_directives(tmp_path, base):
     assert error(path).startswith(f"{path}:2: instruments[0]: remove: takes only the item's id")
 
 
+@pytest.mark.slow
 def test_cli_reports_an_inherited_error_in_one_line_and_exit_2(tmp_path):
     write(tmp_path, "base.yaml", BASE.replace("review_days: 30", "review_days: 0"))
     path = child(tmp_path, "name: c\n")

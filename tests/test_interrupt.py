@@ -94,6 +94,7 @@ def numbers(out: Path) -> dict[str, object]:
                                  "price_bn_given_sale", "extensions_mean", "injunction")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("how", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
                          ids=["SIGINT", "SIGTERM"])
 def test_interrupted_run_keeps_its_work_and_resumes_exactly(
@@ -126,6 +127,7 @@ def test_interrupted_run_keeps_its_work_and_resumes_exactly(
     assert numbers(out) == numbers(uninterrupted)
 
 
+@pytest.mark.slow
 def test_interrupted_sweep_keeps_its_points_and_resumes_exactly(tmp_path: Path) -> None:
     vary = ("--vary", "committee.clear_threshold=0.45:0.95:6", "--runs", "1000",
             "--workers", "2", "--no-figures", "--quiet")

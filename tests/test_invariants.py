@@ -143,6 +143,7 @@ def test_agreement_timing_is_consistent(realistic_results):
     assert np.all(res["deals_signed"][bargained] == 2)
 
 
+@pytest.mark.slow
 def test_the_four_outcomes_partition_every_run():
     """The rich scenario and its pending-transaction twin (the order replaced by a
     termination date) between them reach all four outcomes; in each the shares sum to
@@ -182,6 +183,7 @@ def dark_intervals(trace, horizon: float) -> list[tuple[float, float]]:
     return found
 
 
+@pytest.mark.slow
 def test_traces_agree_with_rows(rich_played):
     """Every count in a row is what its history logged: days dark are the dark periods,
     a shutdown is a service dark at the horizon dated when it last went dark, and the
@@ -222,6 +224,7 @@ def stage_walk(p):
             approved = True
 
 
+@pytest.mark.slow
 def test_an_approved_deal_is_never_enforced_against(rich_played):
     """Under hold_for_approved_deal (the default), no authority enforces while the deal
     is approved or closing, unless the deal fails that instrument's qualifying test (then
@@ -262,6 +265,7 @@ def test_an_approved_deal_is_never_enforced_against(rich_played):
     assert held > 20 and unqualified > 0
 
 
+@pytest.mark.slow
 def test_a_dark_service_comes_back_when_a_deal_is_approved(rich_played):
     """Under hold_for_approved_deal a ban in force is suspended once the deal is approved
     (docs/model.md), so the service is on when an approved deal closes: the history of
@@ -288,6 +292,7 @@ def test_a_dark_service_comes_back_when_a_deal_is_approved(rich_played):
     assert back_at_approval > 10
 
 
+@pytest.mark.slow
 def test_no_bidders_never_sells():
     """A scenario without bidders is valid: the ban bites (a shutdown on day 50) unless
     the parent sues (1/2) and wins an injunction (1/2) first: P(shutdown) = 3/4 (v2: the
@@ -326,6 +331,7 @@ def test_no_bidders_never_sells():
 DEADLINE_GRID = ["2020-09-20", "2020-10-20", "2020-11-20", "2021-01-20"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["service_ban", "transaction_termination"])
 @pytest.mark.parametrize("extensions", [True, False])
 def test_later_deadline_never_lowers_p_sale(kind, extensions):
@@ -371,6 +377,7 @@ def test_later_deadline_never_lowers_p_sale(kind, extensions):
 COMMITTEES = [(0.0, 0.0), (0.5, 0.3), (0.7, 0.4), (0.9, 0.6), (1.0, 1.0)]
 
 
+@pytest.mark.slow
 def test_stricter_committee_never_raises_p_sale():
     """Higher clear and mitigation thresholds never raise P(sale) (common random numbers,
     counts).
@@ -393,6 +400,7 @@ def test_stricter_committee_never_raises_p_sale():
 
 
 # ~6 s: eight runs of 2,000 replications
+@pytest.mark.slow
 def test_a_president_who_blocks_less_never_lowers_p_sale():
     """When the committee clears everything, a smaller block share on a cleared deal
     (v1: a president who follows the recommendation more often) never lowers P(sale).
@@ -420,6 +428,7 @@ def test_a_president_who_blocks_less_never_lowers_p_sale():
 
 
 # ~5 s: five runs of 2,000 and three of 1,000
+@pytest.mark.slow
 def test_a_likelier_injunction_never_raises_p_shutdown():
     """A likelier injunction never raises P(shutdown): per replication in the realistic
     scenario (one suit, no appeal: the same ruling draw grants the injunction under every
@@ -451,6 +460,7 @@ ELECTION_DATES = ["2021-06-01", "2021-02-01", "2020-12-01", "2020-11-01", "2020-
 
 
 # ~5 s: seven runs of 2,000 replications
+@pytest.mark.slow
 def test_an_earlier_lenient_regime_never_lowers_p_sale_or_unresolved():
     """A political event (probability 0.6) that raises the ban's lapse chance to 0.2 and
     its forbearance chance to 0.1 (extend + forbear + lapse stays within 1 at every
@@ -486,6 +496,7 @@ def _deadline_effect(exponent: float):
     return rel / 120.0  # as a share of the time to the deadline
 
 
+@pytest.mark.slow
 def test_deadline_effect_with_boulware_concession():
     """Late concession on both sides (exponent 0.2): most agreements come in the last 20%
     of the time to the deadline, as in bargaining experiments."""
@@ -494,6 +505,7 @@ def test_deadline_effect_with_boulware_concession():
     assert np.median(rel) > -0.15
 
 
+@pytest.mark.slow
 def test_no_deadline_effect_with_conceders():
     """Early concession (exponent 3): agreements spread out, most well before the end."""
     rel = _deadline_effect(3.0)

@@ -84,6 +84,7 @@ def test_deep_nesting_is_refused_within_a_second() -> None:
     assert "nested deeper than" in refused(REALISTIC_YAML + "description:\n" + "  " + nested)
 
 
+@pytest.mark.slow
 def test_many_values_are_refused_within_a_second() -> None:
     """PyYAML composes some 20,000 values a second: a 1 MB list of 300,000 is cut short."""
     flat = "[" + ", ".join(["1"] * 300_000) + "]"
@@ -181,6 +182,7 @@ def test_runs_cap() -> None:
     assert "--runs: must be between 1 and 10,000,000" in done.stderr
 
 
+@pytest.mark.slow
 def test_sweep_point_cap_before_any_work(tmp_path: Path) -> None:
     """A 1,000 × 1,000 grid is refused as it is read, not after building its points."""
     big = {"design": "grid", "parameters": {

@@ -45,6 +45,7 @@ def pending(refile: str, assurance: float = 0.1, extra: str = "") -> str:
 
 # --- withdraw and refile ----------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("r", "cap"), [(0.6, 3), (0.3, 1)])
 def test_a_refile_cycle_with_chance_r_and_cap_k(r, cap):
     """Every filing is recommended for a block; before taking it the parties withdraw and
@@ -101,6 +102,7 @@ def mitigation(q: float, c: float, rounds: int, refile: str = "{}") -> str:
     """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("q", "c", "rounds"), [(0.3, 0.5, 3), (0.6, 0.2, 1), (0.2, 0.7, 5)])
 def test_a_mitigation_round_that_succeeds_with_q(q, c, rounds):
     """Each round: accepted with q, countered with c (another round), refused otherwise;
@@ -175,6 +177,7 @@ def qualifying(stake: float, lapse: float, test: str) -> str:
     """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("stake", "test", "qualifies"), [
     (0.8, "{max_parent_stake: 0}", False),  # a section 721 order: no interest retained
     (0.199, "{max_parent_stake: 0.199}", True),  # the 2024 Act: under 20% qualifies ...
@@ -243,6 +246,7 @@ def test_price_is_reported_per_100_percent_and_for_the_stake_sold():
     assert np.allclose(res["parent_stake"], 0.8) and np.all(res["technology"] == 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("technology", "chance"), [("transferred", 0.2), ("licensed", 0.6),
                                                     ("rebuilt", 0.6)])
 def test_a_licensed_algorithm_eases_the_licence(technology, chance):
@@ -286,6 +290,7 @@ def walk_away(discount: float, delay: float = 0.0, horizon: int = 300) -> str:
     """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("discount", [0.0, 0.3])
 def test_the_walk_away_falls_as_the_threat_nears(discount):
     """The walk-away is R (1 - d tau): by the deadline it is R (1 - d), so they agree iff
@@ -295,6 +300,7 @@ def test_the_walk_away_falls_as_the_threat_nears(discount):
     assert_proportion(count(res, SALE), N, (8 / (1 - discount) - 5) / 10, "P(sale)")
 
 
+@pytest.mark.slow
 def test_the_cost_of_delay_lowers_the_walk_away_with_time():
     """With no discount and a delay cost c = 0.5 a year the walk-away is R (1 - c t / 365)
     from the order on: they agree on day t* = 365 (1 - 8 / R) / c (at once if R <= 8), and
@@ -333,6 +339,7 @@ def test_a_bidders_value_depends_on_the_stake_and_the_technology(minority, tech)
     np.testing.assert_allclose(res["stake_price_bn"], 0.4 * 0.5 * (value + 8))
 
 
+@pytest.mark.slow
 def test_a_higher_valuation_never_lowers_that_bidders_chance_to_win():
     """Common random numbers: the same seed, one bidder's valuation raised step by step;
     its share of wins never falls (the realistic competition of two bidders)."""
@@ -382,6 +389,7 @@ def clustering(extend: float) -> np.ndarray:
     return res["agreement_day"][~np.isnan(res["agreement_day"])]
 
 
+@pytest.mark.slow
 def test_a_firm_deadline_clusters_agreements_at_its_end_and_a_likely_extension_weakens_it():
     """Roth, Murnighan & Schoumaker (1988): with a firm deadline most agreements come in the
     last tenth of the bargaining window (days 90-100). With an 80% chance of a 60-day
@@ -397,6 +405,7 @@ def test_a_firm_deadline_clusters_agreements_at_its_end_and_a_likely_extension_w
 
 # --- suitors that change -----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_consortium_forms_at_a_known_rate():
     """A partner joins the agreed bid with chance 0.6 on a day exponential with mean 40;
     the President approves on day 10 + 15 = 25 (review, decision) and approved terms are
@@ -424,6 +433,7 @@ def test_a_consortium_forms_at_a_known_rate():
     assert np.all(res["day"] == 55)
 
 
+@pytest.mark.slow
 def test_new_bidders_arrive_as_a_renewal_process():
     """Entrants arrive gap_days apart (exponential, mean 50, at most 3). A parent that sells
     to the first one at once (its value 12 against a walk-away of 10) sells on the first

@@ -233,7 +233,9 @@ def test_each_outcome_has_its_own_colour() -> None:
     assert COLOURS["abandoned"] == "#CC79A7"  # Okabe–Ito reddish purple
 
 
-@pytest.mark.parametrize("name", list(plots.FIGURES))
+@pytest.mark.parametrize("name", [name if name == "outcomes.png" else  # one in the fast tier
+                                  pytest.param(name, marks=pytest.mark.slow)
+                                  for name in plots.FIGURES])
 def test_figures_draw_from_synthetic_results(tmp_path: Path, name: str) -> None:
     g = np.random.default_rng(1)
     outcome = g.choice(len(OUTCOMES), 2000).tolist()

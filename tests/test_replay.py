@@ -43,6 +43,7 @@ def replay(summary: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]
     return code, captured.out + captured.err
 
 
+@pytest.mark.slow
 def test_summary_records_the_scenario_text_hash_and_provenance(recorded: Path) -> None:
     data = json.loads((recorded / "out" / "summary.json").read_text())
     text = (recorded / "example.yaml").read_text()
@@ -55,6 +56,7 @@ def test_summary_records_the_scenario_text_hash_and_provenance(recorded: Path) -
     assert "git_commit" in data
 
 
+@pytest.mark.slow
 def test_replay_of_an_untouched_run_is_identical(recorded: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     code, output = replay(recorded / "out" / "summary.json", capsys)
@@ -63,6 +65,7 @@ def test_replay_of_an_untouched_run_is_identical(recorded: Path,
     assert "note:" not in output
 
 
+@pytest.mark.slow
 def test_replay_uses_the_recorded_text_not_the_changed_file(
         recorded: Path, capsys: pytest.CaptureFixture[str]) -> None:
     summary = recorded / "out" / "summary.json"
@@ -80,6 +83,7 @@ def test_replay_uses_the_recorded_text_not_the_changed_file(
     assert "identical: all" in output
 
 
+@pytest.mark.slow
 def test_a_difference_is_listed_with_the_likely_cause(
         recorded: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads((recorded / "out" / "summary.json").read_text())
@@ -99,6 +103,7 @@ def test_a_difference_is_listed_with_the_likely_cause(
     assert f"the code differs: git commit {'0' * 40} → " in output
 
 
+@pytest.mark.slow
 def test_replay_through_extends_notes_a_changed_base(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The text alone is not the scenario when it extends another file: the resolved
@@ -136,6 +141,7 @@ def test_unreplayable_records_are_one_line_and_exit_2(
     assert output.count("\n") == 1 and output.startswith(f"error: {path}") and says in output
 
 
+@pytest.mark.slow
 def test_sweep_json_records_the_scenario_text(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     run_cli(EXAMPLE, "--vary", "committee.clear_threshold=0.6:0.9:2", "--runs", "200",

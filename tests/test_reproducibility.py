@@ -35,6 +35,7 @@ def serial(realistic_scenario):
     return run(realistic_scenario, 2500, SEED, workers=1)
 
 
+@pytest.mark.slow
 def test_same_seed_same_results_whatever_the_workers(realistic_scenario, serial):
     """2,500 runs are three blocks (1000, 1000, 500); two processes share them out."""
     parallel = run(realistic_scenario, 2500, SEED, workers=2)
@@ -48,6 +49,7 @@ def test_more_workers_than_blocks(realistic_scenario):
     assert_identical(small, run(realistic_scenario, 700, SEED, workers=4))
 
 
+@pytest.mark.slow
 def test_different_seed_different_results(realistic_scenario, serial):
     other = run(realistic_scenario, 2500, SEED + 1, workers=1)
     for name in serial.columns:
@@ -61,6 +63,7 @@ def test_different_seed_different_results(realistic_scenario, serial):
     assert abs(p1 - p2) < 0.05
 
 
+@pytest.mark.slow
 def test_short_run_is_a_prefix_of_a_long_one(realistic_scenario, serial):
     short = run(realistic_scenario, 300, SEED)
     assert len(short) == 300
@@ -72,6 +75,7 @@ def test_short_run_is_a_prefix_of_a_long_one(realistic_scenario, serial):
         assert np.array_equal(longer[name], serial[name][:1300], equal_nan=True), name
 
 
+@pytest.mark.slow
 def test_bidder_who_never_arrives_changes_nothing(realistic_scenario, serial):
     """A third bidder arriving after the horizon: every existing column is bit-identical
     (draws are keyed by actor name, not position), and only its own input is added."""
@@ -83,6 +87,7 @@ def test_bidder_who_never_arrives_changes_nothing(realistic_scenario, serial):
     assert_identical(serial, more, columns=list(serial.columns))
 
 
+@pytest.mark.slow
 def test_new_bidder_does_not_shift_other_actors_draws(realistic_scenario, serial):
     """A bidder who does take part changes outcomes, but no other actor's sampled input."""
     doc = realistic()
@@ -95,6 +100,7 @@ def test_new_bidder_does_not_shift_other_actors_draws(realistic_scenario, serial
     assert not np.array_equal(serial["outcome"], more["outcome"])  # it does matter
 
 
+@pytest.mark.slow
 def test_reordering_bidders_keeps_their_draws(serial):
     doc = realistic()
     doc["bidders"].reverse()
@@ -108,6 +114,7 @@ def test_reordering_bidders_keeps_their_draws(serial):
     assert np.array_equal(flipped, swapped["winner"])
 
 
+@pytest.mark.slow
 def test_common_random_numbers_move_draws_monotonically(serial):
     """Changing one distribution moves each replication's draw the same way (inverse CDF
     of the same uniform) and leaves every other input alone."""
@@ -131,6 +138,7 @@ def rich_serial():
     return run(scenario_from(rich()), 2500, SEED, workers=1)
 
 
+@pytest.mark.slow
 def test_rich_scenario_is_bit_identical_for_one_and_two_workers(rich_serial):
     """Per-occurrence streams (each extension, forbearance, ruling, appeal, review ... its
     own keyed stream) keep every column bit-identical whatever the number of workers."""
@@ -138,6 +146,7 @@ def test_rich_scenario_is_bit_identical_for_one_and_two_workers(rich_serial):
     assert len(np.unique(rich_serial["outcome"])) == 3  # a run with something to differ
 
 
+@pytest.mark.slow
 def test_an_event_that_never_happens_changes_nothing(rich_serial):
     """A political event with probability 0 (a dated event that will not happen) adds
     draw streams but moves none: every column is bit-identical."""
@@ -147,6 +156,7 @@ def test_an_event_that_never_happens_changes_nothing(rich_serial):
     assert_identical(rich_serial, run(scenario_from(doc), 2500, SEED))
 
 
+@pytest.mark.slow
 def test_a_plaintiff_who_never_sues_changes_nothing(rich_serial):
     """A third plaintiff against the ban with sue_probability 0: more ruling and appeal
     occurrences are sized for the court, but the k-th ruling still takes the k-th draw,
@@ -157,6 +167,7 @@ def test_a_plaintiff_who_never_sues_changes_nothing(rich_serial):
     assert_identical(rich_serial, run(scenario_from(doc), 2500, SEED))
 
 
+@pytest.mark.slow
 def test_a_cap_never_reached_moves_no_draw():
     """With extension_decay 0 the ban is extended once at most (its chance times 0 to the
     power of the extensions so far), so raising max_extensions from 3 to 8 only widens

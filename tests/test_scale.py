@@ -30,12 +30,14 @@ def same(a: Results, b: Results) -> bool:
         np.array_equal(a[c], b[c], equal_nan=True) for c in a.columns)
 
 
+@pytest.mark.slow
 def test_half_width_is_half_the_wilson_interval(example):
     results = simulate(example, 3000, 2)
     widths = [(p.high - p.low) / 2 for p in stats.outcome_probabilities(results).values()]
     assert max_half_width(results) == pytest.approx(max(widths), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_adaptive_precision_stops_at_the_first_block_that_is_precise_enough(example):
     target = 0.012
     one = simulate(example, 100_000, 3, workers=1, precision=target)
@@ -52,6 +54,7 @@ def test_adaptive_precision_respects_the_cap(example):
     assert len(results) == 2500
 
 
+@pytest.mark.slow
 def test_saved_blocks_resume_to_the_same_results(example, tmp_path):
     store = BlockStore(tmp_path, example, 8)
     whole = simulate(example, 4200, 8)
@@ -63,6 +66,7 @@ def test_saved_blocks_resume_to_the_same_results(example, tmp_path):
     assert store.count() == 5
 
 
+@pytest.mark.slow
 def test_a_local_dask_cluster_gives_the_process_pools_table(tmp_path):
     tables = {}
     for name, extra in (("pool", ["--workers", "2"]), ("dask", ["--dask-local", "2"])):
@@ -75,6 +79,7 @@ def test_a_local_dask_cluster_gives_the_process_pools_table(tmp_path):
     assert tables["pool"] == tables["dask"]
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_one_line_and_exit_2(tmp_path):
     done = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), str(EXAMPLE), "--runs", "100", "--quiet",

@@ -381,6 +381,7 @@ def run_cli(tmp_path: Path, texts: dict[str, str]) -> dict[str, tuple[Path, str,
 
 
 # ~7 s: four Python start-ups, side by side
+@pytest.mark.slow
 def test_cli_refuses_bad_v2_and_v1_keys_in_one_line(tmp_path):
     """``run.py FILE`` exits 2 with the loader's one line on stderr, no traceback and
     nothing written, for new keys and for v1 keys alike."""
