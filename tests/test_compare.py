@@ -40,7 +40,6 @@ def test_wilson_matches_scipy() -> None:
                                                                                  abs=1e-4)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("shared", [True, False])
 def test_paired_interval_covers_the_true_difference_95_percent_of_the_time(
         shared: bool) -> None:
