@@ -4,6 +4,13 @@ intervals, traced replications, and the realistic and rich sample scenarios.
 Tests import the helpers with ``from conftest import ...`` (pytest puts ``tests/`` on
 ``sys.path``); the repository root is added too, so ``import sim`` works however pytest is
 started.
+
+Two tiers: ``pytest`` runs everything; ``pytest -m "not slow"`` is the fast tier (well under
+a minute on 2 cores, at least one test of every module). A test is marked
+``@pytest.mark.slow`` when it costs more than about half a second of CPU: thousands of
+replications, a sweep, a subprocess of ``run.py`` (each imports the whole model), or a
+browser. Count a module-scoped fixture's set-up too: every test that uses an expensive
+fixture is slow, else the fast tier pays for the fixture.
 """
 
 from __future__ import annotations
