@@ -149,7 +149,8 @@ def test_the_model_reads_only_declared_streams_and_every_one_but_licence() -> No
     unread = set(names)
     for doc in (rich, pending_twin, with_entrants):
         s = scenario_from(doc())
-        model, declared, read = Model(s), set(occurrences(s)), set()
+        model, declared = Model(s), set(occurrences(s))
+        read: set[str] = set()
         for values, draws, row in sample_block(s, 5, 0, 600).rows():
             seen = Reads(draws)
             seen.read = read

@@ -1,23 +1,27 @@
 """Narrated runs: a story is the replication's own event log, it reproduces the results
-row it tells, tracing changes nothing, every event kind the model logs has a sentence,
+row it tells, tracing changes nothing, every event type the model logs has a sentence,
 and known histories read as they should."""
 
 from __future__ import annotations
 
 import csv
-import re
 import subprocess
 import sys
+import typing
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import RICH_YAML, realistic, rich, scenario, scenario_from
 
+from sim.model import events
+from sim.model.events import EVENTS, Event
 from sim.model.outcome import OUTCOMES, SALE, SHUTDOWN, UNRESOLVED
 from sim.model.replication import Model
 from sim.outputs.narration import (
-    _Narrator,
+    HANDLERS,
+    Narrator,
     example_runs,
     format_story,
     narrate,
@@ -119,46 +123,57 @@ def test_replay_rejects_a_replication_outside_the_run(rich_run: Run) -> None:
         replay(rich_run.scenario, SEED, 2300, runs=2300)
 
 
-LOGGED = re.compile(r"""\.log\(\s*["']([a-z_]+)["']""")
+def test_every_event_type_has_a_narration_handler() -> None:
+    """Each registered event type has its sentence (a type the narrator cannot tell fails
+    here, not when some story happens to reach it)."""
+    missing = [kind.__name__ for kind in EVENTS if kind not in HANDLERS]
+    assert missing == [], f"no narration for {missing}"
 
 
-def logged_kinds() -> set[str]:
-    """Every event kind the model logs: each ``.log("<kind>", ...)`` in the actors and
-    the model (a kind logged anywhere must be tellable)."""
-    sources = [*sorted((ROOT / "sim" / "actors").glob("*.py")), ROOT / "sim" / "model.py"]
-    found = set()
-    for path in sources:
-        found |= set(LOGGED.findall(path.read_text(encoding="utf-8")))
-    return found
+def test_every_handler_tells_a_registered_event_of_its_own_type() -> None:
+    """No handler is left for a type that is not a registered event any more, and each
+    method is registered for the very type its argument is annotated with."""
+    assert set(HANDLERS) <= set(EVENTS), set(HANDLERS) - set(EVENTS)
+    for kind, handler in HANDLERS.items():
+        assert typing.get_type_hints(handler)["e"] is kind, handler.__name__
 
 
-def test_every_logged_event_kind_has_a_narration_handler() -> None:
-    """Scanning the source for ``.log("<kind>"``: each kind has ``_Narrator._on_<kind>``,
-    and no handler is left for a kind nothing logs any more."""
-    kinds = logged_kinds()
-    assert len(kinds) > 30 and {"service_dark", "trustee_sells", "vacated"} <= kinds
-    handlers = {name.removeprefix("_on_") for name in dir(_Narrator)
-                if name.startswith("_on_")}
-    assert kinds - handlers == set(), f"no narration for {sorted(kinds - handlers)}"
-    assert handlers - kinds == set(), f"handlers for nothing: {sorted(handlers - kinds)}"
+def test_the_registry_holds_every_event_type_once() -> None:
+    """``EVENTS`` lists every Event subclass in sim.model.events, each once, each with its
+    own kind (the name the earlier tuple view of the log gives it)."""
+    defined = {obj for obj in vars(events).values()
+               if isinstance(obj, type) and issubclass(obj, Event) and obj is not Event}
+    assert len(EVENTS) == len(set(EVENTS)) and set(EVENTS) == defined
+    kinds = [kind.kind for kind in EVENTS]
+    assert len(set(kinds)) == len(kinds) and all(kinds)
 
 
 @pytest.mark.slow
-def test_many_rich_replications_are_told_and_every_kind_occurs() -> None:
+def test_an_event_type_without_a_handler_is_refused_by_name(rich_run: Run) -> None:
+    @dataclass(frozen=True, slots=True)
+    class Unknown(Event):
+        pass
+
+    with pytest.raises(TypeError, match="no narration for event type Unknown"):
+        Narrator(rich_run.scenario).tell(Unknown(0.0))
+
+
+@pytest.mark.slow
+def test_many_rich_replications_are_told_and_every_type_occurs() -> None:
     """2,000 replications of the rich scenario and its pending-transaction twin, traced
     and narrated: each story is dated in order, every sentence says something, and between
-    them every event kind the model logs occurs (so each handler above is exercised)."""
-    seen: set[str] = set()
+    them every event type the model logs occurs (so each handler above is exercised)."""
+    seen: set[type[Event]] = set()
     for s in (scenario_from(rich()), scenario_from(pending_twin())):
         model = Model(s)
         for values, draws, row in sample_block(s, SEED, 0, 1000).rows():
-            trace: list = []
+            trace: list[Event] = []
             model.run(values, draws, row, trace=trace)
-            lines = narrate(s, trace)  # raises on an event kind it cannot tell
+            lines = narrate(s, trace)  # raises on an event type it cannot tell
             assert lines and all(line.text.strip() for line in lines)
             assert [line.day for line in lines] == sorted(line.day for line in lines)
-            seen |= {kind for _, kind, _ in trace}
-    assert seen == logged_kinds()
+            seen |= {type(event) for event in trace}
+    assert seen == set(EVENTS), set(EVENTS) - seen
 
 
 @pytest.mark.slow

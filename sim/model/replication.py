@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import simpy
 
@@ -48,6 +47,7 @@ from sim.model.draws import (
     key,
     plaintiff_key,
 )
+from sim.model.events import Event
 from sim.model.outcome import SALE, Outcome
 from sim.scenario.inputs import uncertain_inputs
 from sim.scenario.schema import TECHNOLOGIES, Scenario, instrument_key
@@ -248,7 +248,7 @@ class Model:
                 v[f"{k}.withdraws_day"] += arrival
 
     def run(self, values: dict[str, float], draws: dict[str, list[list[float]]], row: int = 0,
-            trace: list[tuple[float, str, dict[str, Any]]] | None = None) -> Outcome:
+            trace: list[Event] | None = None) -> Outcome:
         """Play one replication from its sampled ``values`` and row ``row`` of its block's
         per-occurrence ``draws``; ``trace`` collects its events."""
         env = simpy.Environment()

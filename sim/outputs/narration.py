@@ -4,7 +4,8 @@ A probability is not an explanation; a story of one replication shows *how* a sa
 shutdown happens in the model. Nothing here re-implements the model: ``replay`` re-runs
 exactly one replication of a Monte Carlo run from its keyed random streams with tracing
 on (same seed, same block, same row → the same history as in the results table), and
-``narrate`` turns the events the actors logged (``Deal.log``) into sentences.
+``narrate`` turns the events the actors logged (``Deal.log``, ``sim.model.events``) into
+sentences, each by its type.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import math
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
+from sim.model import events as ev
+from sim.model.events import Event
 from sim.model.outcome import (
     ABANDONED,
     APPROVE,
@@ -40,7 +43,6 @@ from sim.running.sampling import sample_block
 from sim.running.streams import BLOCK_SIZE
 from sim.scenario.schema import STRUCTURES, TECHNOLOGIES, Scenario, structure_of
 
-Event = tuple[float, str, dict[str, Any]]
 STRUCTURE_WORDS = {"full_acquisition": "full acquisition", "majority": "majority stake",
                    "minority_partnership": "minority partnership"}
 TECHNOLOGY_WORDS = {"transferred": "the algorithm sold with it",
@@ -136,10 +138,12 @@ def _date(scenario: Scenario, day: float) -> str:
 def headline(scenario: Scenario, outcome: Outcome, replication: int, seed: int) -> str:
     when = f"{_date(scenario, outcome.day)} (day {outcome.day:.0f})"
     state = STATE_WORDS.get(STATES[outcome.state], "")
-    what = {SALE: f"SALE on {when}",
-            SHUTDOWN: f"SHUTDOWN, dark since {when}, {outcome.days_dark:.0f} days dark in all",
-            ABANDONED: f"ABANDONED on {when}",
-            UNRESOLVED: f"UNRESOLVED at the horizon, {when}: {state}"}[outcome.outcome]
+    words: dict[int, str] = {
+        SALE: f"SALE on {when}",
+        SHUTDOWN: f"SHUTDOWN, dark since {when}, {outcome.days_dark:.0f} days dark in all",
+        ABANDONED: f"ABANDONED on {when}",
+        UNRESOLVED: f"UNRESOLVED at the horizon, {when}: {state}"}
+    what = words[outcome.outcome]
     if outcome.outcome == SALE:
         b = scenario.suitors[outcome.winner]
         kept = (f" ({scenario.parent.name} keeps {outcome.parent_stake:.1%})"
@@ -158,8 +162,27 @@ KIND_WORDS = {"service_ban": "ban", "divestiture_order": "divestiture order",
               "transaction_termination": "termination date", "lapse": "deadline"}
 
 
-class _Narrator:
-    """Sentences for each event kind; keeps the little context a story needs (who is
+E = TypeVar("E", bound=Event)
+Handler = Callable[["Narrator", Any], list[str]]
+# The sentence for each event type, registered by ``tells`` beside its method: dispatch is
+# on the event's type, and tests check this table against ``events.EVENTS``.
+HANDLERS: dict[type[Event], Handler] = {}
+
+
+def tells(kind: type[E]) -> Callable[[Callable[[Narrator, E], list[str]]],
+                                     Callable[[Narrator, E], list[str]]]:
+    """Make the decorated method the narration of events of type ``kind``."""
+    def register(handler: Callable[[Narrator, E], list[str]]
+                 ) -> Callable[[Narrator, E], list[str]]:
+        if kind in HANDLERS:
+            raise TypeError(f"two narrations for {kind.__name__}")
+        HANDLERS[kind] = handler
+        return handler
+    return register
+
+
+class Narrator:
+    """Sentences for each event type; keeps the little context a story needs (who is
     signed, what was last said about each bidder's bargaining position)."""
 
     def __init__(self, scenario: Scenario) -> None:
@@ -175,9 +198,6 @@ class _Narrator:
         self.signed: int | None = None
         self.price = math.nan
         self.refused: list[str] = []  # why the last run of suits failed, for the end
-        self.handlers: dict[str, Callable[[float, dict[str, Any]], list[str]]] = {
-            name.removeprefix("_on_"): getattr(self, name)
-            for name in dir(self) if name.startswith("_on_")}
 
     def bidder(self, index: int) -> str:
         return self.suitors[index].name
@@ -195,22 +215,22 @@ class _Narrator:
         ins = self.s.instruments[index]
         return f"the {ins.label}" if ins.label else f"the {ins.id} {KIND_WORDS[ins.kind]}"
 
-    def stage_words(self, d: dict[str, Any]) -> str:
-        """The deal's stage as an authority saw it (``d``: its event), and whether the deal
-        fails that instrument's test."""
-        words = STAGE_WORDS[d["stage"]]
-        if d.get("fails") and self.signed is not None:
+    def stage_words(self, stage: str, fails: bool = False) -> str:
+        """The deal's stage as an authority saw it, and whether the deal fails that
+        instrument's test."""
+        words = STAGE_WORDS[stage]
+        if fails and self.signed is not None:
             words += ", which does not meet this instrument's test"
         return words
 
     def date(self, day: float) -> str:
         return f"{self.s.date_of(day):%d %b %Y}"
 
-    def tell(self, day: float, kind: str, data: dict[str, Any]) -> list[str]:
-        handler = self.handlers.get(kind)
+    def tell(self, event: Event) -> list[str]:
+        handler = HANDLERS.get(type(event))
         if handler is None:
-            raise KeyError(f"no narration for event kind {kind!r}")
-        return handler(day, data)
+            raise TypeError(f"no narration for event type {type(event).__name__}")
+        return handler(self, event)
 
     # -- bidders and bargaining ------------------------------------------------------
     def terms(self, parent_stake: float, technology: int) -> str:
@@ -224,60 +244,62 @@ class _Narrator:
             parts.append(TECHNOLOGY_WORDS[TECHNOLOGIES[technology]])
         return f"a {STRUCTURE_WORDS[structure]}" + (f" ({', '.join(parts)})" if parts else "")
 
-    def _on_bidder_arrives(self, day: float, d: dict[str, Any]) -> list[str]:
-        b = self.suitors[d["bidder"]]
-        worth = (f"(it values the business at up to {_money(d['valuation_bn'])}"
-                 + (" per 100%)" if d["parent_stake"] > 0 else ")"))
-        terms = self.terms(d["parent_stake"], d["technology"])
+    @tells(ev.BidderArrives)
+    def _on_bidder_arrives(self, e: ev.BidderArrives) -> list[str]:
+        b = self.suitors[e.bidder]
+        worth = (f"(it values the business at up to {_money(e.valuation_bn)}"
+                 + (" per 100%)" if e.parent_stake > 0 else ")"))
+        terms = self.terms(e.parent_stake, e.technology)
         if self.signed is not None:
             return [f"{b.name} stands ready to bid for {terms} should the "
                     f"{self.bidder(self.signed)} deal fail {worth}."]
         return [f"{b.name} enters the bidding for {terms} {worth}."]
 
-    def _on_joins_bid(self, day: float, d: dict[str, Any]) -> list[str]:
-        self.said.pop(d["bidder"], None)
-        return [f"{self.bidder(d['bidder'])} joins {self.bidder(d['lead'])}'s bid as a "
-                f"partner: {self.parent} would now keep {d['parent_stake']:.1%}."
+    @tells(ev.JoinsBid)
+    def _on_joins_bid(self, e: ev.JoinsBid) -> list[str]:
+        self.said.pop(e.bidder, None)
+        return [f"{self.bidder(e.bidder)} joins {self.bidder(e.lead)}'s bid as a "
+                f"partner: {self.parent} would now keep {e.parent_stake:.1%}."
                 .replace(".0%", "%")]
 
-    def _on_bidder_withdraws(self, day: float, d: dict[str, Any]) -> list[str]:
-        self.said.pop(d["bidder"], None)
-        return [f"{self.bidder(d['bidder'])} walks away from the bidding."]
+    @tells(ev.BidderWithdraws)
+    def _on_bidder_withdraws(self, e: ev.BidderWithdraws) -> list[str]:
+        self.said.pop(e.bidder, None)
+        return [f"{self.bidder(e.bidder)} walks away from the bidding."]
 
-    def _on_positions(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.Positions)
+    def _on_positions(self, e: ev.Positions) -> list[str]:
         out = []
-        for p in d["positions"]:
-            name, b = self.bidder(p["bidder"]), p["bidder"]
-            if p["unmet"]:
-                said: tuple[Any, ...] = ("unmet", str(p["unmet"]))
-                why = "; ".join(f"{self.instrument(i)}: {'; '.join(r)}"
-                                for i, r in p["unmet"])
+        for p in e.positions:
+            name, b = self.bidder(p.bidder), p.bidder
+            if p.unmet:
+                said: tuple[Any, ...] = ("unmet", p.unmet)
+                why = "; ".join(f"{self.instrument(i)}: {'; '.join(r)}" for i, r in p.unmet)
                 text = (f"{name}'s terms would not satisfy the law ({why}), so "
                         f"{self.parent} does not bargain with it.")
-            elif not p["accepted"]:
-                said = ("refused", p.get("licence_refused"))
+            elif not p.accepted:
+                said = ("refused", p.licence_refused)
                 text = (f"{self.home} has already refused a licence no harder than the one "
                         f"{name}'s deal needs, so {self.parent} does not bargain with it."
-                        if p.get("licence_refused") else
+                        if p.licence_refused else
                         f"{self.parent} will not sell on {name}'s terms (its structure or "
                         f"what it asks for the algorithm), so it does not bargain with it.")
-            elif p["meets_day"] is None:
+            elif p.meets_day is None or p.meets_price_bn is None:
                 said = ("apart",)
-                text = (f"{name} offers {_money(p['offer_bn'])} against {self.parent}'s ask "
-                        f"of {_money(p['demand_bn'])}; its ceiling of "
-                        f"{_money(p['valuation_bn'])} is below {self.parent}'s floor: "
+                text = (f"{name} offers {_money(p.offer_bn)} against {self.parent}'s ask "
+                        f"of {_money(p.demand_bn)}; its ceiling of "
+                        f"{_money(p.valuation_bn)} is below {self.parent}'s floor: "
                         f"no deal in sight.")
-            elif p["meets_day"] > day + 1e-9:
-                said = ("meet", round(p["meets_day"], 1), round(p["meets_price_bn"], 1))
-                expect = d.get("expected_day", d["deadline_day"])
-                toward = (f"the threat in force ({self.date(d['deadline_day'])})"
-                          if expect - d["deadline_day"] < 0.5 else
-                          f"the threat due {self.date(d['deadline_day'])}, which they expect "
-                          f"to be pushed to about {self.date(expect)}")
-                text = (f"{name} offers {_money(p['offer_bn'])} against {self.parent}'s ask "
-                        f"of {_money(p['demand_bn'])}; conceding toward {toward}, they are "
-                        f"on course to meet on {self.date(p['meets_day'])} at "
-                        f"{_money(p['meets_price_bn'])}.")
+            elif p.meets_day > e.day + 1e-9:
+                said = ("meet", round(p.meets_day, 1), round(p.meets_price_bn, 1))
+                toward = (f"the threat in force ({self.date(e.deadline_day)})"
+                          if e.expected_day - e.deadline_day < 0.5 else
+                          f"the threat due {self.date(e.deadline_day)}, which they expect "
+                          f"to be pushed to about {self.date(e.expected_day)}")
+                text = (f"{name} offers {_money(p.offer_bn)} against {self.parent}'s ask "
+                        f"of {_money(p.demand_bn)}; conceding toward {toward}, they are "
+                        f"on course to meet on {self.date(p.meets_day)} at "
+                        f"{_money(p.meets_price_bn)}.")
             else:
                 continue  # they meet at once: the crossing itself is told next
             if self.said.get(b) != said:
@@ -285,15 +307,16 @@ class _Narrator:
                 out.append(text)
         return out
 
-    def _on_offers_cross(self, day: float, d: dict[str, Any]) -> list[str]:
-        name, offer, ask = self.bidder(d["bidder"]), d["offer_bn"], d["demand_bn"]
-        if d.get("trustee"):
+    @tells(ev.OffersCross)
+    def _on_offers_cross(self, e: ev.OffersCross) -> list[str]:
+        name, offer, ask = self.bidder(e.bidder), e.offer_bn, e.demand_bn
+        if e.trustee:
             return [f"The trustee takes {name}'s bid of {_money(offer)}, above its floor of "
                     f"{_money(ask)}."]
-        before = d["deadline_day"] - day
+        before = e.deadline_day - e.day
         when = ("with no threat in force" if math.isinf(before)
                 else f"{_plural(before, 'day')} before the threat in force, "
-                     f"{self.date(d['deadline_day'])}" if before >= 0.5
+                     f"{self.date(e.deadline_day)}" if before >= 0.5
                 else "under a threat already in force")
         if offer - ask > 0.005:
             return [f"{name}'s offer of {_money(offer)} already exceeds {self.parent}'s ask "
@@ -301,33 +324,38 @@ class _Narrator:
         return [f"Offer and demand meet {when}: {name} offers {_money(offer)}, "
                 f"{self.parent} asks {_money(ask)}."]
 
-    def _on_signed(self, day: float, d: dict[str, Any]) -> list[str]:
-        b = self.suitors[d["bidder"]]
-        self.signed, self.price = d["bidder"], d["price_bn"]
+    @tells(ev.DealSigned)
+    def _on_signed(self, e: ev.DealSigned) -> list[str]:
+        b = self.suitors[e.bidder]
+        self.signed, self.price = e.bidder, e.price_bn
         self.said.clear()
-        stake, tech = d.get("parent_stake", 0.0), d.get("technology", 0)
-        deal = f"{self.terms(stake, tech)} at {_money(d['price_bn'])}" + (
-            f" per 100% ({_money(d['price_bn'] * (1 - stake))} for the stake sold)"
+        stake = e.parent_stake
+        deal = f"{self.terms(stake, e.technology)} at {_money(e.price_bn)}" + (
+            f" per 100% ({_money(e.price_bn * (1 - stake))} for the stake sold)"
             if stake > 0 else "")
-        if d.get("by_trustee"):
+        if e.by_trustee:
             return [f"The trustee sells to {b.name}: {deal}; the deal goes to the approvals."]
-        if not d["bargained"]:
+        if not e.bargained:
             return [f"{self.parent} and {b.name} have agreed {deal}; the deal goes "
                     f"to the approvals."]
         return [f"{self.parent} and {b.name} sign {deal}; the deal goes to the approvals."]
 
     # -- approvals -------------------------------------------------------------------
-    def _on_review_starts(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"{self.committee} opens its review of the {self.bidder(d['bidder'])} deal."]
+    @tells(ev.ReviewStarts)
+    def _on_review_starts(self, e: ev.ReviewStarts) -> list[str]:
+        return [f"{self.committee} opens its review of the {self.bidder(e.bidder)} deal."]
 
-    def _on_investigation_starts(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.InvestigationStarts)
+    def _on_investigation_starts(self, e: ev.InvestigationStarts) -> list[str]:
         return [f"{self.committee} ends the review phase and opens a full investigation."]
 
-    def _on_review_extended(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.ReviewExtended)
+    def _on_review_extended(self, e: ev.ReviewExtended) -> list[str]:
         return [f"{self.committee} takes the extraordinary extension of its investigation."]
 
-    def _on_recommendation(self, day: float, d: dict[str, Any]) -> list[str]:
-        r = d["recommendation"]
+    @tells(ev.Recommended)
+    def _on_recommendation(self, e: ev.Recommended) -> list[str]:
+        r = e.recommendation
         if r == CLEAR:
             verdict = "recommends clearing the deal"
         elif r == BLOCK:
@@ -337,215 +365,252 @@ class _Narrator:
                        "security terms")
         return [f"{self.committee} {verdict}."]
 
-    def _on_mitigation_round(self, day: float, d: dict[str, Any]) -> list[str]:
-        wants = ", ".join(TERM_WORDS[t] for t in d["asks"]) or "further security commitments"
-        return [f"Mitigation talks, round {d['round']}: {self.committee} asks for {wants}."]
+    @tells(ev.MitigationRound)
+    def _on_mitigation_round(self, e: ev.MitigationRound) -> list[str]:
+        wants = ", ".join(TERM_WORDS[t] for t in e.asks) or "further security commitments"
+        return [f"Mitigation talks, round {e.round}: {self.committee} asks for {wants}."]
 
-    def _on_mitigation_agreed(self, day: float, d: dict[str, Any]) -> list[str]:
-        got = ", ".join(TERM_WORDS[t] for t in d.get("terms", [])) or "the commitments asked"
+    @tells(ev.MitigationAgreed)
+    def _on_mitigation_agreed(self, e: ev.MitigationAgreed) -> list[str]:
+        got = ", ".join(TERM_WORDS[t] for t in e.terms) or "the commitments asked"
         return [f"The parties accept ({got}); the deal counts as cleared."]
 
-    def _on_mitigation_countered(self, day: float, d: dict[str, Any]) -> list[str]:
-        if d["last"]:
+    @tells(ev.MitigationCountered)
+    def _on_mitigation_countered(self, e: ev.MitigationCountered) -> list[str]:
+        if e.last:
             return ["The parties counter once more, but that was the last round: "
                     f"{self.committee} will recommend blocking."]
         return ["The parties make a counter-offer; the talks go to another round."]
 
-    def _on_mitigation_refused(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.MitigationRefused)
+    def _on_mitigation_refused(self, e: ev.MitigationRefused) -> list[str]:
         return ["The parties refuse the committee's terms."]
 
-    def _on_withdrawn(self, day: float, d: dict[str, Any]) -> list[str]:
-        why = "rather than accept its terms" if d["refused"] else "rather than face a block"
+    @tells(ev.Withdrawn)
+    def _on_withdrawn(self, e: ev.Withdrawn) -> list[str]:
+        why = "rather than accept its terms" if e.refused else "rather than face a block"
         return [f"The parties withdraw their filing {why} and prepare a new one with better "
-                f"terms (refiling {d['count']}, in {_days(d['days'])})."]
+                f"terms (refiling {e.count}, in {_days(e.days)})."]
 
-    def _on_refiled(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The parties refile the {self.bidder(d['bidder'])} deal with improved "
+    @tells(ev.Refiled)
+    def _on_refiled(self, e: ev.Refiled) -> list[str]:
+        return [f"The parties refile the {self.bidder(e.bidder)} deal with improved "
                 f"terms: the review clock starts again."]
 
-    def _on_does_not_qualify(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.DoesNotQualify)
+    def _on_does_not_qualify(self, e: ev.DoesNotQualify) -> list[str]:
         why = "; ".join(f"{self.instrument(i)} requires otherwise: {'; '.join(r)}"
-                        for i, r in d["unmet"])
-        return [f"The approved {self.bidder(d['bidder'])} deal cannot close as the "
+                        for i, r in e.unmet)
+        return [f"The approved {self.bidder(e.bidder)} deal cannot close as the "
                 f"divestiture the law requires ({why}); it waits."]
 
-    def _on_president_decides(self, day: float, d: dict[str, Any]) -> list[str]:
-        rec = "a clearing" if d["recommendation"] == CLEAR else "a blocking"
-        deal = f"the {self.bidder(d['bidder'])} deal"
+    @tells(ev.PresidentDecides)
+    def _on_president_decides(self, e: ev.PresidentDecides) -> list[str]:
+        rec = "a clearing" if e.recommendation == CLEAR else "a blocking"
+        deal = f"the {self.bidder(e.bidder)} deal"
         text = {APPROVE: f"approves {deal}", IN_CONCEPT: f"approves {deal} in concept: it "
                 f"must now be finalised", NOTHING: f"takes no decision on {deal}: it sits "
-                f"under review", REFUSE: f"blocks {deal}"}[d["decision"]]
+                f"under review", REFUSE: f"blocks {deal}"}[e.decision]
         return [f"{self.president} {text} (on {rec} recommendation)."]
 
-    def _on_in_concept_window_ends(self, day: float, d: dict[str, Any]) -> list[str]:
-        if d["finalised"]:
+    @tells(ev.InConceptWindowEnds)
+    def _on_in_concept_window_ends(self, e: ev.InConceptWindowEnds) -> list[str]:
+        if e.finalised:
             return ["The deal is finalised within the window: it counts as approved."]
         return ["The window closes without the deal being finalised: it stalls, approved "
                 "in concept only."]
 
-    def _on_abandonment_pending(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.AbandonmentPending)
+    def _on_abandonment_pending(self, e: ev.AbandonmentPending) -> list[str]:
         return ["The parties prepare to terminate the blocked transaction."]
 
-    def _on_fresh_review(self, day: float, d: dict[str, Any]) -> list[str]:
-        self.signed = d["bidder"]
+    @tells(ev.FreshReview)
+    def _on_fresh_review(self, e: ev.FreshReview) -> list[str]:
+        self.signed = e.bidder
         return [f"The new administration orders a fresh review of the "
-                f"{self.bidder(d['bidder'])} deal: it is back before the committee."]
+                f"{self.bidder(e.bidder)} deal: it is back before the committee."]
 
-    def _on_licence_requested(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.LicenceRequested)
+    def _on_licence_requested(self, e: ev.LicenceRequested) -> list[str]:
         return [f"The deal needs an export licence from {self.home} (decided in parallel "
                 f"with the review)."]
 
-    def _on_licence_decided(self, day: float, d: dict[str, Any]) -> list[str]:
-        verb = "grants" if d["granted"] else "refuses"
+    @tells(ev.LicenceDecided)
+    def _on_licence_decided(self, e: ev.LicenceDecided) -> list[str]:
+        verb = "grants" if e.granted else "refuses"
         return [f"{self.home} {verb} the export licence."]
 
-    def _on_deal_failed(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.DealFailed)
+    def _on_deal_failed(self, e: ev.DealFailed) -> list[str]:
         self.signed = None
-        others = [b.name for i, b in enumerate(self.suitors) if i != d["bidder"]]
+        others = [b.name for i, b in enumerate(self.suitors) if i != e.bidder]
         back = (f"; {self.parent} goes back to the other bidders" if others else "")
-        return [f"The {self.bidder(d['bidder'])} deal is dead ({d['reason']}){back}."]
+        return [f"The {self.bidder(e.bidder)} deal is dead ({e.reason}){back}."]
 
-    def _on_closing_starts(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"Every approval is in: the {self.bidder(d['bidder'])} deal starts closing."]
+    @tells(ev.ClosingStarts)
+    def _on_closing_starts(self, e: ev.ClosingStarts) -> list[str]:
+        return [f"Every approval is in: the {self.bidder(e.bidder)} deal starts closing."]
 
     # -- instruments and enforcement -------------------------------------------------
-    def _on_deadline_extended(self, day: float, d: dict[str, Any]) -> list[str]:
-        e = self.s.instruments[self._ins(d["tier"])].enforcement
-        how = "is suspended and given a new date" if d["lifted"] else "due today, is extended"
-        cap = (f"of at most {e.max_total_extension_days:g} days in all"
-               if e.max_total_extension_days else f"of at most {e.max_extensions}")
-        return [f"{_upper(self.tier(d['tier']))}, {how} by "
-                f"{_days(d['days'])} to {self.date(d['until_day'])} (extension "
-                f"{d['extensions']}, {cap}; {self.stage_words(d)})."]
+    @tells(ev.DeadlineExtended)
+    def _on_deadline_extended(self, e: ev.DeadlineExtended) -> list[str]:
+        enf = self.s.instruments[self._ins(e.tier)].enforcement
+        how = "is suspended and given a new date" if e.lifted else "due today, is extended"
+        cap = (f"of at most {enf.max_total_extension_days:g} days in all"
+               if enf.max_total_extension_days else f"of at most {enf.max_extensions}")
+        return [f"{_upper(self.tier(e.tier))}, {how} by "
+                f"{_days(e.days)} to {self.date(e.until_day)} (extension "
+                f"{e.extensions}, {cap}; {self.stage_words(e.stage, e.fails)})."]
 
     def _ins(self, tier: int) -> int:
         ident = self.tiers[tier].key.split(".")[1]
         return next(i for i, ins in enumerate(self.s.instruments) if ins.id == ident)
 
-    def _on_forbearance(self, day: float, d: dict[str, Any]) -> list[str]:
-        tier, until = self.tier(d["tier"]), self.date(d["until_day"])
-        why = f"{self.stage_words(d)}; forbearance {d['count']}"
-        if self.parties(d["tier"]):
-            return [f"Neither party terminates at {tier}: they wait {_days(d['days'])}, to "
+    @tells(ev.Forbearance)
+    def _on_forbearance(self, e: ev.Forbearance) -> list[str]:
+        tier, until = self.tier(e.tier), self.date(e.until_day)
+        why = f"{self.stage_words(e.stage, e.fails)}; forbearance {e.count}"
+        if self.parties(e.tier):
+            return [f"Neither party terminates at {tier}: they wait {_days(e.days)}, to "
                     f"{until}, and will look again ({why})."]
-        how = "stops enforcing" if d["lifted"] else "declines to enforce"
-        return [f"The government {how} {tier} for {_days(d['days'])}, to {until}, and will "
+        how = "stops enforcing" if e.lifted else "declines to enforce"
+        return [f"The government {how} {tier} for {_days(e.days)}, to {until}, and will "
                 f"look again ({why})."]
 
-    def _on_deadline_lapses(self, day: float, d: dict[str, Any]) -> list[str]:
-        if self.tiers[d["tier"]].kind == "lapse":
-            return [f"{_upper(self.tier(d['tier']))} passes: it was only a date to bargain "
+    @tells(ev.DeadlineLapses)
+    def _on_deadline_lapses(self, e: ev.DeadlineLapses) -> list[str]:
+        if self.tiers[e.tier].kind == "lapse":
+            return [f"{_upper(self.tier(e.tier))} passes: it was only a date to bargain "
                     "against."]
-        if self.parties(d["tier"]):
-            return [f"The parties let {self.tier(d['tier'])} pass for good."]
-        how = "stops enforcing" if d["lifted"] else "lets pass"
-        return [f"The government {how} {self.tier(d['tier'])}: it lapses, nothing enforced."]
+        if self.parties(e.tier):
+            return [f"The parties let {self.tier(e.tier)} pass for good."]
+        how = "stops enforcing" if e.lifted else "lets pass"
+        return [f"The government {how} {self.tier(e.tier)}: it lapses, nothing enforced."]
 
-    def _on_enforcement_suspended(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The government suspends {self.tier(d['tier'])} while "
-                f"{self.stage_words(d)} completes."]
+    @tells(ev.EnforcementSuspended)
+    def _on_enforcement_suspended(self, e: ev.EnforcementSuspended) -> list[str]:
+        return [f"The government suspends {self.tier(e.tier)} while "
+                f"{self.stage_words(e.stage)} completes."]
 
-    def _on_enforcement_held(self, day: float, d: dict[str, Any]) -> list[str]:
-        who = "the parties hold" if self.parties(d["tier"]) else "the government holds"
-        return [f"{_upper(self.tier(d['tier']))} falls due, but {who} off while "
-                f"{self.stage_words(d)} completes."]
+    @tells(ev.EnforcementHeld)
+    def _on_enforcement_held(self, e: ev.EnforcementHeld) -> list[str]:
+        who = "the parties hold" if self.parties(e.tier) else "the government holds"
+        return [f"{_upper(self.tier(e.tier))} falls due, but {who} off while "
+                f"{self.stage_words(e.stage)} completes."]
 
-    def _on_enforcement(self, day: float, d: dict[str, Any]) -> list[str]:
-        due = self.tiers[d["tier"]]
+    @tells(ev.Enforcement)
+    def _on_enforcement(self, e: ev.Enforcement) -> list[str]:
+        due = self.tiers[e.tier]
         what = {"service_ban": "takes effect",
                 "divestiture_order": "is enforced",
                 "transaction_termination": "is reached: the transaction terminates",
-                "lapse": "passes"}[d["remedy"]]
-        after = ("; it restricts the service, which still runs" if d["remedy"] == "service_ban"
+                "lapse": "passes"}[e.remedy]
+        after = ("; it restricts the service, which still runs" if e.remedy == "service_ban"
                  and not due.dark else "")
-        return [f"{_upper(self.tier(d['tier']))} {what} ({self.stage_words(d)}){after}."]
+        return [f"{_upper(self.tier(e.tier))} {what} "
+                f"({self.stage_words(e.stage, e.fails)}){after}."]
 
-    def _on_penalties(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The government enforces {self.tier(d['tier'])} with penalties; the "
+    @tells(ev.Penalties)
+    def _on_penalties(self, e: ev.Penalties) -> list[str]:
+        return [f"The government enforces {self.tier(e.tier)} with penalties; the "
                 "business keeps running."]
 
-    def _on_trustee_appointed(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.TrusteeAppointed)
+    def _on_trustee_appointed(self, e: ev.TrusteeAppointed) -> list[str]:
         return [f"The government moves to force the divestiture: a trustee will take over "
-                f"the sale from {self.date(d['ready_day'])}; the business keeps running."]
+                f"the sale from {self.date(e.ready_day)}; the business keeps running."]
 
-    def _on_trustee_sells(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.TrusteeSells)
+    def _on_trustee_sells(self, e: ev.TrusteeSells) -> list[str]:
         return [f"The trustee takes over the sale from {self.parent}."]
 
-    def _on_service_dark(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.ServiceDark)
+    def _on_service_dark(self, e: ev.ServiceDark) -> list[str]:
         return ["The service goes dark in the country."]
 
-    def _on_service_restored(self, day: float, d: dict[str, Any]) -> list[str]:
+    @tells(ev.ServiceRestored)
+    def _on_service_restored(self, e: ev.ServiceRestored) -> list[str]:
         return ["The service comes back on."]
 
     # -- courts ----------------------------------------------------------------------
-    def _on_lawsuit(self, day: float, d: dict[str, Any]) -> list[str]:
-        ins = self.instrument(d["instrument"])
-        if d["filed_day"] < day - 0.5:
-            return [f"The suit by {_inline(d['plaintiff'])} against {ins}, filed on "
-                    f"{self.date(d['filed_day'])}, is pending."]
-        return [f"A suit by {_inline(d['plaintiff'])} asks the court to stop {ins}."]
+    @tells(ev.Lawsuit)
+    def _on_lawsuit(self, e: ev.Lawsuit) -> list[str]:
+        ins = self.instrument(e.instrument)
+        if e.filed_day < e.day - 0.5:
+            return [f"The suit by {_inline(e.plaintiff)} against {ins}, filed on "
+                    f"{self.date(e.filed_day)}, is pending."]
+        return [f"A suit by {_inline(e.plaintiff)} asks the court to stop {ins}."]
 
-    def _on_settlement(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The government settles the suit by {_inline(d['plaintiff'])} and withdraws "
-                f"{self.instrument(d['instrument'])}."]
+    @tells(ev.Settlement)
+    def _on_settlement(self, e: ev.Settlement) -> list[str]:
+        return [f"The government settles the suit by {_inline(e.plaintiff)} and withdraws "
+                f"{self.instrument(e.instrument)}."]
 
-    def _on_injunction(self, day: float, d: dict[str, Any]) -> list[str]:
-        how = "on appeal, " if d["how"] == "on appeal" else ""
-        return [f"The court, {how}in the suit by {_inline(d['plaintiff'])}, enjoins "
-                f"{self.instrument(d['instrument'])}: it cannot be enforced while the "
+    @tells(ev.Injunction)
+    def _on_injunction(self, e: ev.Injunction) -> list[str]:
+        how = "on appeal, " if e.how == "on appeal" else ""
+        return [f"The court, {how}in the suit by {_inline(e.plaintiff)}, enjoins "
+                f"{self.instrument(e.instrument)}: it cannot be enforced while the "
                 "injunction stands."]
 
-    def _on_injunction_denied(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"The court refuses {_inline(d['plaintiff'])} an injunction against "
-                f"{self.instrument(d['instrument'])}."]
+    @tells(ev.InjunctionDenied)
+    def _on_injunction_denied(self, e: ev.InjunctionDenied) -> list[str]:
+        return [f"The court refuses {_inline(e.plaintiff)} an injunction against "
+                f"{self.instrument(e.instrument)}."]
 
-    def _on_appeal(self, day: float, d: dict[str, Any]) -> list[str]:
-        who = "the government" if d["by_government"] else "the plaintiff"
-        return [f"In the suit by {_inline(d['plaintiff'])}, {who} appeals."]
+    @tells(ev.Appeal)
+    def _on_appeal(self, e: ev.Appeal) -> list[str]:
+        who = "the government" if e.by_government else "the plaintiff"
+        return [f"In the suit by {_inline(e.plaintiff)}, {who} appeals."]
 
-    def _on_appeal_decided(self, day: float, d: dict[str, Any]) -> list[str]:
-        verdict = "reverses" if d["reversed"] else "upholds"
-        return [f"In the suit by {_inline(d['plaintiff'])}, the appeals court {verdict} the "
+    @tells(ev.AppealDecided)
+    def _on_appeal_decided(self, e: ev.AppealDecided) -> list[str]:
+        verdict = "reverses" if e.reversed else "upholds"
+        return [f"In the suit by {_inline(e.plaintiff)}, the appeals court {verdict} the "
                 "ruling."]
 
-    def _on_injunction_lifted(self, day: float, d: dict[str, Any]) -> list[str]:
-        more = " (another injunction still stands)" if d["still"] else ""
-        return [f"The injunction in the suit by {_inline(d['plaintiff'])} is lifted{more}."]
+    @tells(ev.InjunctionLifted)
+    def _on_injunction_lifted(self, e: ev.InjunctionLifted) -> list[str]:
+        more = " (another injunction still stands)" if e.still else ""
+        return [f"The injunction in the suit by {_inline(e.plaintiff)} is lifted{more}."]
 
-    def _on_vacated(self, day: float, d: dict[str, Any]) -> list[str]:
-        ins = self.instrument(d["instrument"])
-        if math.isinf(d["remand_days"]):
+    @tells(ev.Vacated)
+    def _on_vacated(self, e: ev.Vacated) -> list[str]:
+        ins = self.instrument(e.instrument)
+        if math.isinf(e.remand_days):
             return [f"The court vacates {ins}: it is gone for good."]
         return [f"The court vacates {ins} and remands it: the government may re-impose it "
-                f"in {_days(d['remand_days'])}."]
+                f"in {_days(e.remand_days)}."]
 
     # -- politics --------------------------------------------------------------------
-    def _on_political_event(self, day: float, d: dict[str, Any]) -> list[str]:
-        ev = self.s.politics[d["event"]]
-        if not d["happened"]:
-            return [f"{_upper(ev.name)}: no change of regime."]
-        n = d["sets"]
+    @tells(ev.PoliticalEvent)
+    def _on_political_event(self, e: ev.PoliticalEvent) -> list[str]:
+        event = self.s.politics[e.event]
+        if not e.happened:
+            return [f"{_upper(event.name)}: no change of regime."]
+        n = e.sets
         what = (f"; {n} of the government's chances {'changes' if n == 1 else 'change'} "
                 "from today" if n else "")
-        return [f"{_upper(ev.name)}: the regime changes{what}."]
+        return [f"{_upper(event.name)}: the regime changes{what}."]
 
-    def _on_revoked(self, day: float, d: dict[str, Any]) -> list[str]:
-        return [f"{_upper(self.instrument(d['instrument']))} is revoked."]
+    @tells(ev.Revoked)
+    def _on_revoked(self, e: ev.Revoked) -> list[str]:
+        return [f"{_upper(self.instrument(e.instrument))} is revoked."]
 
-    def _on_end(self, day: float, d: dict[str, Any]) -> list[str]:
-        outcome = d["outcome"]
-        if outcome == SALE:
+    @tells(ev.End)
+    def _on_end(self, e: ev.End) -> list[str]:
+        if e.outcome == SALE:
             name = self.bidder(self.signed) if self.signed is not None else "the buyer"
-            stake = d.get("parent_stake", 0.0)
+            stake = e.parent_stake
             sold = (f", {_money(self.price * (1 - stake))} for the "
                     f"{1 - stake:.1%} sold".replace(".0%", "%") if stake > 0 else "")
             return [f"The {name} deal closes: a sale valuing the business at "
                     f"{_money(self.price)}{sold}."]
-        if outcome == SHUTDOWN:
+        if e.outcome == SHUTDOWN:
             return ["The horizon is reached with the service still dark: a shutdown."]
-        if outcome == ABANDONED:
+        if e.outcome == ABANDONED:
             return ["The transaction is abandoned."]
-        return [f"The horizon is reached unresolved: {STATE_WORDS[d['state']]}."]
+        return [f"The horizon is reached unresolved: {STATE_WORDS[e.state]}."]
 
 
 def _inline(name: str) -> str:
@@ -563,11 +628,11 @@ def _days(days: float) -> str:
 
 def narrate(scenario: Scenario, trace: Sequence[Event]) -> list[Line]:
     """The events of one replication as dated sentences, in the order they happened."""
-    narrator = _Narrator(scenario)
+    narrator = Narrator(scenario)
     lines = []
-    for day, kind, data in trace:
-        for text in narrator.tell(day, kind, data):
-            lines.append(Line(day, scenario.date_of(day), text))
+    for event in trace:
+        for text in narrator.tell(event):
+            lines.append(Line(event.day, scenario.date_of(event.day), text))
     return lines
 
 

@@ -13,11 +13,12 @@ from collections.abc import Callable, Generator
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors import committee, home_government, president
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import APPROVED, CLOSING, IN_CONCEPT, NONE, UNDER_REVIEW, Deal, Signed
 from sim.model.draws import Draws, draw, key
-from sim.model.outcome import BLOCK, CLEAR, MITIGATE, NOTHING, REFUSE, SALE
+from sim.model.outcome import BLOCK, CLEAR, MITIGATE, NOTHING, REFUSE, SALE, Recommendation
 from sim.model.outcome import IN_CONCEPT as CONCEPT
 
 # The streams read here: the closing's days, for every filing; whether the parties refile
@@ -54,7 +55,7 @@ def approval(deal: Deal, bidder: BidderTerms,
             yield licence  # a refusal interrupts this process through fail_signed
         yield from _until_it_qualifies(deal, bidder, signed)
         deal.set_stage(signed, CLOSING)
-        deal.log("closing_starts", bidder=bidder.index)
+        deal.log(ev.ClosingStarts, bidder=bidder.index)
         yield env.timeout(deal.take(CLOSING_DAYS))
         deal.end(SALE)
     except simpy.Interrupt:
@@ -62,7 +63,7 @@ def approval(deal: Deal, bidder: BidderTerms,
 
 
 def _filings(deal: Deal, bidder: BidderTerms,
-             signed: Signed) -> Generator[simpy.Event, object, int | None]:
+             signed: Signed) -> Generator[simpy.Event, object, Recommendation | None]:
     """Review (and mitigation) until a recommendation goes to the head of state. Instead of
     taking a block, or after refusing the committee's terms, the parties may withdraw and
     refile with better terms (``refile``: a chance per cycle, a cap, the days between);
@@ -82,11 +83,11 @@ def _filings(deal: Deal, bidder: BidderTerms,
             refiled += 1
             deal.refilings += 1
             days = deal.take(key(bidder.key, REFILE_DAYS))
-            deal.log("withdrawn", bidder=bidder.index, count=refiled, days=days,
+            deal.log(ev.Withdrawn, bidder=bidder.index, count=refiled, days=days,
                      refused=answer == committee.REFUSED)
             yield env.timeout(days)
             deal.packages[bidder.index].extra += v[f"{bidder.key}.refile.improvement"]
-            deal.log("refiled", bidder=bidder.index, count=refiled)
+            deal.log(ev.Refiled, bidder=bidder.index, count=refiled)
             continue
         if answer == committee.REFUSED:
             deal.fail_signed("mitigation terms refused", signed)
@@ -101,8 +102,8 @@ def _until_it_qualifies(deal: Deal, bidder: BidderTerms,
     unmet = deal.unmet(bidder.index)
     while unmet:
         signed.stalled = True
-        deal.log("does_not_qualify", bidder=bidder.index,
-                 unmet=[(i, why) for i, why in unmet])
+        deal.log(ev.DoesNotQualify, bidder=bidder.index,
+                 unmet=tuple((i, tuple(why)) for i, why in unmet))
         while deal.unmet(bidder.index) == unmet:
             yield deal.instruments_moved()
         unmet = deal.unmet(bidder.index)
@@ -126,7 +127,7 @@ def fresh_review(deal: Deal, bidders: list[BidderTerms],
     signed = deal.signed
     if signed is not None and signed.stage in (UNDER_REVIEW, IN_CONCEPT, NONE) \
             and signed.process is not None and signed.process.is_alive:
-        deal.log("fresh_review", bidder=signed.bidder)
+        deal.log(ev.FreshReview, bidder=signed.bidder)
         signed.process.interrupt("fresh review")
         deal.signed = None
         resign(bidders[signed.bidder], signed.price_bn)
@@ -134,6 +135,6 @@ def fresh_review(deal: Deal, bidders: list[BidderTerms],
             and bidders[deal.blocked[0]].withdraws_day > deal.env.now:  # still interested
         index, price = deal.blocked
         deal.blocked = None
-        deal.log("fresh_review", bidder=index)
+        deal.log(ev.FreshReview, bidder=index)
         deal.present[index] = True
         resign(bidders[index], price)

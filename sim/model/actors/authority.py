@@ -13,6 +13,7 @@ from collections.abc import Generator
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors.deal import (
     BITING,
     ENDED,
@@ -80,7 +81,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             tier.granted = granted if granted < max_extensions and total < max_total else -1
             deal.extensions += 1
             tier.status, tier.due = PENDING, env.now + days
-            deal.log("deadline_extended", tier=tier.index, days=days, stage=stage,
+            deal.log(ev.DeadlineExtended, tier=tier.index, days=days, stage=stage,
                      until_day=tier.due, extensions=granted, lifted=in_force,
                      fails=deal.fails(tier.instrument))
             deal.update_service()
@@ -104,7 +105,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
         if tier.status in BITING:
             if tier.hold and deal.held_for(tier.instrument):
                 tier.status = HELD  # not enforced against an approved deal: suspended
-                deal.log("enforcement_suspended", tier=tier.index, stage=deal.stage)
+                deal.log(ev.EnforcementSuspended, tier=tier.index, stage=deal.stage)
                 deal.update_service()
                 deal.poke()
                 continue
@@ -117,7 +118,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
                     yield _sleep(deal, tier, tier.ready)
                     continue
                 tier.selling = True
-                deal.log("trustee_sells", tier=tier.index)
+                deal.log(ev.TrusteeSells, tier=tier.index)
                 if deal.signed is not None and deal.signed.stalled:
                     deal.fail_signed("set aside by the trustee: it had stalled", deal.signed)
                 deal.poke()
@@ -134,7 +135,7 @@ def authority(deal: Deal, tier: Tier, max_extensions: int, max_total: float,
             continue
         if tier.hold and deal.held_for(tier.instrument):
             tier.status = HELD
-            deal.log("enforcement_held", tier=tier.index, stage=deal.stage)
+            deal.log(ev.EnforcementHeld, tier=tier.index, stage=deal.stage)
             continue
         decide(in_force=False)
 
@@ -143,7 +144,7 @@ def _forbear(deal: Deal, tier: Tier, count: int, lifted: bool = False) -> None:
     days = deal.take(key(tier.enforcement, FORBEARANCE_DAYS))
     deal.forbearances += 1
     tier.status, tier.due = FORBORNE, deal.env.now + days
-    deal.log("forbearance", tier=tier.index, days=days, until_day=tier.due, count=count,
+    deal.log(ev.Forbearance, tier=tier.index, days=days, until_day=tier.due, count=count,
              lifted=lifted, stage=deal.stage, fails=deal.fails(tier.instrument))
     deal.update_service()
     deal.poke()
@@ -151,7 +152,7 @@ def _forbear(deal: Deal, tier: Tier, count: int, lifted: bool = False) -> None:
 
 def _lapse(deal: Deal, tier: Tier, lifted: bool = False) -> None:
     tier.status = "lapsed"
-    deal.log("deadline_lapses", tier=tier.index, lifted=lifted, stage=deal.stage,
+    deal.log(ev.DeadlineLapses, tier=tier.index, lifted=lifted, stage=deal.stage,
              fails=deal.fails(tier.instrument))
     deal.update_service()
     deal.poke()
@@ -162,7 +163,7 @@ def _enforce(deal: Deal, tier: Tier, stage: str) -> None:
     if tier.kind == "lapse":
         _lapse(deal, tier)
         return
-    deal.log("enforcement", tier=tier.index, stage=stage, remedy=tier.kind,
+    deal.log(ev.Enforcement, tier=tier.index, stage=stage, remedy=tier.kind,
              fails=deal.fails(tier.instrument))
     if tier.kind == "transaction_termination":
         deal.end(ABANDONED, tier=tier.index)
@@ -176,10 +177,10 @@ def _enforce(deal: Deal, tier: Tier, stage: str) -> None:
     p = tier.enforcement
     if deal.once(draw(tier.key, REMEDY)) >= deal.values[f"{p}.trustee_probability"]:
         tier.status = PENALTIES
-        deal.log("penalties", tier=tier.index)
+        deal.log(ev.Penalties, tier=tier.index)
     else:
         tier.status, tier.selling = TRUSTEE, False
         days = deal.take(key(p, TRUSTEE_DAYS))
         tier.ready = deal.env.now + days
-        deal.log("trustee_appointed", tier=tier.index, days=days, ready_day=tier.ready)
+        deal.log(ev.TrusteeAppointed, tier=tier.index, days=days, ready_day=tier.ready)
     deal.poke()

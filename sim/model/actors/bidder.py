@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors.deal import APPROVED, CLOSING, IN_CONCEPT, Deal, Package
 from sim.model.draws import Draws, draw
 
@@ -64,7 +65,7 @@ def bidder(deal: Deal, terms: BidderTerms) -> Generator[simpy.Event, object, Non
         yield deal.env.timeout(terms.arrives_day)
     deal.present[terms.index] = True
     package = deal.packages[terms.index]
-    deal.log("bidder_arrives", bidder=terms.index, valuation_bn=terms.value(package),
+    deal.log(ev.BidderArrives, bidder=terms.index, valuation_bn=terms.value(package),
              parent_stake=package.parent_stake, technology=package.technology)
     deal.poke()
     if terms.withdraws_day == float("inf"):
@@ -73,7 +74,7 @@ def bidder(deal: Deal, terms: BidderTerms) -> Generator[simpy.Event, object, Non
     signed_with_us = deal.signed is not None and deal.signed.bidder == terms.index
     if deal.present[terms.index] and not signed_with_us:
         deal.present[terms.index] = False
-        deal.log("bidder_withdraws", bidder=terms.index)
+        deal.log(ev.BidderWithdraws, bidder=terms.index)
         deal.poke()
 
 
@@ -96,7 +97,7 @@ def join(deal: Deal, joiner: BidderTerms, lead: BidderTerms, day: float, stake: 
     package.extra += assurance
     package.partners.append(joiner.index)
     deal.present[joiner.index] = False
-    deal.log("joins_bid", bidder=joiner.index, lead=lead.index,
+    deal.log(ev.JoinsBid, bidder=joiner.index, lead=lead.index,
              parent_stake=package.parent_stake)
     deal.poke()
 

@@ -15,10 +15,11 @@ from collections.abc import Generator
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import Deal, Package
 from sim.model.draws import Draws, draw
-from sim.model.outcome import BLOCK, CLEAR, MITIGATE
+from sim.model.outcome import BLOCK, CLEAR, MITIGATE, Recommendation
 
 SECURITY_TERMS = ("data_localisation", "source_code_review", "trusted_partner")
 ACCEPTED, REFUSED, EXHAUSTED = "accepted", "refused", "exhausted"  # how the talks end
@@ -46,17 +47,17 @@ def assessment(v: dict[str, float], bidder: BidderTerms, package: Package) -> fl
     return min(max(score, 0.0), 1.0)
 
 
-def recommend(v: dict[str, float], bidder: BidderTerms, package: Package) -> int:
+def recommend(v: dict[str, float], bidder: BidderTerms, package: Package) -> Recommendation:
     clear = v["committee.clear_threshold"]
     mitigate = min(v["committee.mitigation_threshold"], clear)
     score = assessment(v, bidder, package)
     return CLEAR if score >= clear else MITIGATE if score >= mitigate else BLOCK
 
 
-def review(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, int]:
+def review(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, Recommendation]:
     v, env = deal.values, deal.env
     deal.phases = 1
-    deal.log("review_starts", bidder=bidder.index)
+    deal.log(ev.ReviewStarts, bidder=bidder.index)
     yield env.timeout(deal.take(REVIEW_DAYS))
     package = deal.packages[bidder.index]
     # The committee refers a deal to the head of state for a block only after an
@@ -64,14 +65,14 @@ def review(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, in
     if deal.take(draw(bidder.key, INVESTIGATION)) < v["committee.investigation_probability"] \
             or recommend(v, bidder, package) == BLOCK:
         deal.phases = 2
-        deal.log("investigation_starts", bidder=bidder.index)
+        deal.log(ev.InvestigationStarts, bidder=bidder.index)
         yield env.timeout(deal.take(INVESTIGATION_DAYS))
         if deal.take(draw(bidder.key, REVIEW_EXTENSION)) < v["committee.extension_probability"]:
             deal.phases = 3
-            deal.log("review_extended", bidder=bidder.index)
+            deal.log(ev.ReviewExtended, bidder=bidder.index)
             yield env.timeout(deal.take(EXTENSION_DAYS))
     recommendation = recommend(v, bidder, package)
-    deal.log("recommendation", bidder=bidder.index, recommendation=recommendation,
+    deal.log(ev.Recommended, bidder=bidder.index, recommendation=recommendation,
              assessment=assessment(v, bidder, package))
     return recommendation
 
@@ -93,7 +94,7 @@ def mitigate(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, 
     for k in range(1, rounds + 1):
         deal.mitigation_rounds += 1
         wanted = asks(v, package)
-        deal.log("mitigation_round", bidder=bidder.index, round=k, asks=wanted)
+        deal.log(ev.MitigationRound, bidder=bidder.index, round=k, asks=wanted)
         yield env.timeout(deal.take(MITIGATION_DAYS))
         u = deal.take(draw(bidder.key, MITIGATION))
         if u < bidder.mitigation_acceptance:
@@ -102,10 +103,10 @@ def mitigate(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object, 
             # what the named terms do not cover, other commitments make up: the deal clears
             package.extra += max(v["committee.clear_threshold"]
                                  - assessment(v, bidder, package), 0.0)
-            deal.log("mitigation_agreed", bidder=bidder.index, round=k, terms=wanted)
+            deal.log(ev.MitigationAgreed, bidder=bidder.index, round=k, terms=wanted)
             return ACCEPTED
         if u >= bidder.mitigation_acceptance + bidder.mitigation_counter:
-            deal.log("mitigation_refused", bidder=bidder.index, round=k)
+            deal.log(ev.MitigationRefused, bidder=bidder.index, round=k)
             return REFUSED
-        deal.log("mitigation_countered", bidder=bidder.index, round=k, last=k == rounds)
+        deal.log(ev.MitigationCountered, bidder=bidder.index, round=k, last=k == rounds)
     return EXHAUSTED

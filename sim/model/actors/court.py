@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors.deal import BITING, ENDED, PENDING, Deal
 from sim.model.draws import Draws, draw, key
 
@@ -48,7 +49,7 @@ def _live(deal: Deal, instrument: int) -> bool:
 def _enjoin(deal: Deal, s: SuitTerms, how: str) -> None:
     deal.enjoined[s.instrument] += 1
     deal.injunction = True
-    deal.log("injunction", instrument=s.instrument, plaintiff=s.name, how=how)
+    deal.log(ev.Injunction, instrument=s.instrument, plaintiff=s.name, how=how)
     deal.update_service()
     deal.wake_instrument(s.instrument)
     deal.poke()
@@ -58,7 +59,7 @@ def _lift(deal: Deal, s: SuitTerms) -> None:
     """The last injunction gone, an instrument that was in force is due again at once:
     the authority decides afresh (it may hold for an approved deal, forbear, or enforce)."""
     deal.enjoined[s.instrument] -= 1
-    deal.log("injunction_lifted", instrument=s.instrument, plaintiff=s.name,
+    deal.log(ev.InjunctionLifted, instrument=s.instrument, plaintiff=s.name,
              still=deal.enjoined[s.instrument])
     if not deal.enjoined[s.instrument]:
         for t in deal.tiers:
@@ -109,14 +110,14 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     if not _live(deal, s.instrument):
         return
     deal.suits += 1
-    deal.log("lawsuit", instrument=s.instrument, plaintiff=s.name, filed_day=filed)
+    deal.log(ev.Lawsuit, instrument=s.instrument, plaintiff=s.name, filed_day=filed)
     yield env.timeout(max(_ruling_day(deal, s, filed) - env.now, 0.0))
     if not _live(deal, s.instrument):
         return
     # Settling is the government's choice about the instrument, not each suit's: one draw
     # per instrument, so several plaintiffs do not multiply the chance it is withdrawn.
     if deal.once(draw(s.settlement, SETTLEMENT)) < v[f"{s.court}.settlement_probability"]:
-        deal.log("settlement", instrument=s.instrument, plaintiff=s.name)
+        deal.log(ev.Settlement, instrument=s.instrument, plaintiff=s.name)
         _end_instrument(deal, s.instrument, "settled")
         return
     granting = v.get(f"{s.plaintiff}.injunction_probability",
@@ -125,15 +126,15 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
     if granted:
         _enjoin(deal, s, "preliminary")
     else:
-        deal.log("injunction_denied", instrument=s.instrument, plaintiff=s.name)
+        deal.log(ev.InjunctionDenied, instrument=s.instrument, plaintiff=s.name)
     if deal.take(draw(s.key, APPEAL)) >= v[f"{s.court}.appeal_probability"]:
         return
-    deal.log("appeal", instrument=s.instrument, plaintiff=s.name, by_government=granted)
+    deal.log(ev.Appeal, instrument=s.instrument, plaintiff=s.name, by_government=granted)
     yield env.timeout(deal.take(key(s.court, APPEAL_DAYS)))
     if not _live(deal, s.instrument):
         return
     reversed_ = deal.take(draw(s.key, REVERSAL)) < v[f"{s.court}.reversal_probability"]
-    deal.log("appeal_decided", instrument=s.instrument, plaintiff=s.name, reversed=reversed_,
+    deal.log(ev.AppealDecided, instrument=s.instrument, plaintiff=s.name, reversed=reversed_,
              by_government=granted)
     if granted and reversed_:
         _lift(deal, s)
@@ -146,7 +147,7 @@ def suit(deal: Deal, s: SuitTerms) -> Generator[simpy.Event, object, None]:
         return
     remand = v.get(f"{s.court}.remand_days", math.inf)
     deal.enjoined[s.instrument] -= 1  # the order itself is gone: no injunction needed
-    deal.log("vacated", instrument=s.instrument, plaintiff=s.name, remand_days=remand)
+    deal.log(ev.Vacated, instrument=s.instrument, plaintiff=s.name, remand_days=remand)
     if math.isinf(remand):
         _end_instrument(deal, s.instrument, "vacated")
         return

@@ -9,13 +9,17 @@ its per-occurrence values (each review, extension, ruling ... takes the next one
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Concatenate, ParamSpec
 
 import simpy
 
-from sim.model.outcome import ABANDONED, SALE, SHUTDOWN, STATES, UNRESOLVED
+from sim.model import events as ev
+from sim.model.outcome import ABANDONED, SALE, SHUTDOWN, STATES, UNRESOLVED, Ending
 from sim.scenario.schema import Qualifying, structure_of
+
+P = ParamSpec("P")  # an event's fields, after its day (``Deal.log``)
 
 # A tier's status; the last group are for good.
 PENDING, FORBORNE, HELD, ENFORCED, TRUSTEE, PENALTIES = (
@@ -92,7 +96,7 @@ class Deal:
     row: int
     horizon: float
     pending: bool = False  # the subject is a pending transaction (a block abandons it)
-    trace: list[tuple[float, str, dict[str, Any]]] | None = None
+    trace: list[ev.Event] | None = None  # the event log, when tracing
     present: list[bool] = field(default_factory=list)  # bidders in the running
     signed: Signed | None = None
     tiers: list[Tier] = field(default_factory=list)
@@ -130,10 +134,12 @@ class Deal:
     mitigation_rounds: int = 0
     mitigation_cap: int = 1  # committee.max_mitigation_rounds
 
-    def log(self, kind: str, **data: Any) -> None:
-        """Record an event for narration; a no-op unless tracing (costs one test)."""
+    def log(self, kind: Callable[Concatenate[float, P], ev.Event], /, *args: P.args,
+            **data: P.kwargs) -> None:
+        """Record an event of type ``kind``, dated now, for narration: a no-op unless
+        tracing, and the event is built only then (a normal run pays one test)."""
         if self.trace is not None:
-            self.trace.append((self.env.now, kind, data))
+            self.trace.append(kind(self.env.now, *args, **data))
 
     def take(self, key: str) -> float:
         """The next occurrence of a per-occurrence value (a duration or a decision's uniform)."""
@@ -237,11 +243,11 @@ class Deal:
         was = not math.isnan(self.dark_since)
         if dark and not was:
             self.dark_since = self.env.now
-            self.log("service_dark")
+            self.log(ev.ServiceDark)
         elif was and not dark:
             self.days_dark += self.env.now - self.dark_since
             self.dark_since = math.nan
-            self.log("service_restored")
+            self.log(ev.ServiceRestored)
 
     def pressure(self, expect: bool = False) -> tuple[float, float]:
         """(origin, day) of the threat the parties bargain against: the nearest live one.
@@ -302,7 +308,7 @@ class Deal:
             signed = self.signed
         if signed is None or signed is not self.signed or self.is_over:
             return
-        self.log("deal_failed", bidder=signed.bidder, reason=reason)
+        self.log(ev.DealFailed, bidder=signed.bidder, reason=reason)
         if self.pending:  # the transaction itself is dead
             self.end(ABANDONED, bidder=signed.bidder)
             return
@@ -320,19 +326,23 @@ class Deal:
     def is_over(self) -> bool:
         return self.ended is not None and self.ended.triggered
 
-    def end(self, outcome: int, **data: Any) -> None:
-        """A sale or an abandonment ends the run at once; the horizon ends every other."""
+    def end(self, outcome: Ending, bidder: int = -1, tier: int = -1, state: str = "") -> None:
+        """A sale or an abandonment ends the run at once; the horizon ends every other.
+        ``bidder`` or ``tier`` name what ended an abandoned transaction, ``state`` where
+        an unresolved case stood (for the log)."""
         if self.is_over:
             return
         if not math.isnan(self.dark_since):  # a sale restores the service
             self.days_dark += self.env.now - self.dark_since
             if outcome == SALE:
-                self.log("service_restored")
+                self.log(ev.ServiceRestored)
         self.outcome, self.end_day = outcome, self.env.now
+        stake = 0.0
         if outcome == SALE and self.signed is not None:
             self.winner, self.price_bn = self.signed.bidder, self.signed.price_bn
-            data["parent_stake"] = self.packages[self.winner].parent_stake
-        self.log("end", outcome=outcome, **data)
+            stake = self.packages[self.winner].parent_stake
+        self.log(ev.End, outcome=outcome, state=state, bidder=bidder, tier=tier,
+                 parent_stake=stake)
         assert self.ended is not None
         self.ended.succeed()
 

@@ -14,6 +14,7 @@ from collections.abc import Generator
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import Deal, Signed
 from sim.model.draws import Draws, draw
@@ -54,7 +55,7 @@ def already_refused(deal: Deal, structure: int, technology: int) -> bool:
 def licence(deal: Deal, bidder: BidderTerms,
             signed: Signed) -> Generator[simpy.Event, object, bool]:
     v = deal.values
-    deal.log("licence_requested", bidder=bidder.index)
+    deal.log(ev.LicenceRequested, bidder=bidder.index)
     yield deal.env.timeout(deal.take(DECISION_DAYS))
     package = deal.packages[bidder.index]
     chance = approval_chance(v, package.structure, package.technology)
@@ -62,7 +63,7 @@ def licence(deal: Deal, bidder: BidderTerms,
     if deal.signed is not signed or deal.is_over:
         return granted  # the deal it was asked about is already gone
     deal.home_approved = int(granted)
-    deal.log("licence_decided", bidder=bidder.index, granted=granted)
+    deal.log(ev.LicenceDecided, bidder=bidder.index, granted=granted)
     if not granted:
         deal.refused_up_to = max(deal.refused_up_to, chance)
         deal.fail_signed("export licence refused", signed)

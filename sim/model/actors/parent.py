@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import simpy
 from scipy.special import ndtr, ndtri
 
+from sim.model import events as ev
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import TRUSTEE, Deal, Signed
 from sim.model.actors.home_government import STANCE, already_refused
@@ -201,7 +202,7 @@ def sign(deal: Deal, bidder: BidderTerms, price_bn: float,
         threat = deal.pressure_day
         deal.agreement_vs_deadline = now - threat if not math.isinf(threat) else math.nan
     package = deal.packages[bidder.index]
-    deal.log("signed", bidder=bidder.index, price_bn=price_bn, bargained=bargained,
+    deal.log(ev.DealSigned, bidder=bidder.index, price_bn=price_bn, bargained=bargained,
              by_trustee=bargained and deal.trustee, parent_stake=package.parent_stake,
              technology=package.technology)
     signed.process = deal.env.process(approval(deal, bidder, signed))
@@ -222,14 +223,14 @@ def _log_positions(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerm
         package = deal.packages[b.index]
         refused = b.needs_licence and already_refused(deal, package.structure,
                                                       package.technology)
-        positions.append({"bidder": b.index, "accepted": accepted, "licence_refused": refused,
-                          "unmet": deal.unmet(b.index), "offer_bn": b.offer(x, value),
-                          "demand_bn": parent.demand(x, years), "valuation_bn": value,
-                          "reservation_bn": parent.walk_away(x, years),
-                          "meets_day": meets[0] if meets else None,
-                          "meets_price_bn": meets[1] if meets else None})
-    deal.log("positions", deadline_day=deal.pressure_day, expected_day=deadline,
-             positions=positions)
+        positions.append(ev.Position(
+            bidder=b.index, accepted=accepted, licence_refused=refused,
+            unmet=tuple((i, tuple(why)) for i, why in deal.unmet(b.index)),
+            offer_bn=b.offer(x, value), demand_bn=parent.demand(x, years), valuation_bn=value,
+            reservation_bn=parent.walk_away(x, years), meets_day=meets[0] if meets else None,
+            meets_price_bn=meets[1] if meets else None))
+    deal.log(ev.Positions, deadline_day=deal.pressure_day, expected_day=deadline,
+             positions=tuple(positions))
 
 
 def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
@@ -257,7 +258,7 @@ def negotiate(deal: Deal, parent: ParentTerms, bidders: Sequence[BidderTerms],
                 origin, expected = deal.expected_pressure()
                 x = tau_at(env.now, origin, expected)
                 years = 0.0 if math.isinf(expected) else max(env.now - origin, 0.0) / 365
-                deal.log("offers_cross", bidder=bidder.index,
+                deal.log(ev.OffersCross, bidder=bidder.index,
                          offer_bn=bidder.offer(x, bidder.value(deal.packages[bidder.index])),
                          demand_bn=terms.demand(x, years), deadline_day=deal.pressure_day,
                          trustee=bool(terms.trustee_floor))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors.deal import ENDED, Deal
 from sim.model.draws import Draws, draw
 
@@ -38,20 +39,20 @@ def event(deal: Deal, e: EventTerms,
     if deal.is_over or (e.requires >= 0 and not deal.events[e.requires]):
         return
     if deal.take(draw(e.key, HAPPENS)) >= deal.values[f"{e.key}.probability"]:
-        deal.log("political_event", event=e.index, happened=False)
+        deal.log(ev.PoliticalEvent, event=e.index, happened=False)
         return
     deal.events[e.index] = True
     deal.regime_change = True
     deal.regimes += 1
     for target, source in e.sets:
         deal.values[target] = deal.values[source]
-    deal.log("political_event", event=e.index, happened=True, sets=len(e.sets))
+    deal.log(ev.PoliticalEvent, event=e.index, happened=True, sets=len(e.sets))
     for instrument in e.revokes:
         tiers = [t for t in deal.tiers if t.instrument == instrument and t.status not in ENDED]
         for t in tiers:
             t.status = "revoked"
         if tiers:
-            deal.log("revoked", instrument=instrument)
+            deal.log(ev.Revoked, instrument=instrument)
     deal.update_service()
     if e.fresh_review:
         review(deal)

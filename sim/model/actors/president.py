@@ -15,10 +15,20 @@ from collections.abc import Generator
 
 import simpy
 
+from sim.model import events as ev
 from sim.model.actors.bidder import BidderTerms
 from sim.model.actors.deal import NONE, Deal, Signed
 from sim.model.draws import Draws, draw
-from sim.model.outcome import ABANDONED, APPROVE, CLEAR, IN_CONCEPT, NOTHING, REFUSE
+from sim.model.outcome import (
+    ABANDONED,
+    APPROVE,
+    CLEAR,
+    IN_CONCEPT,
+    NOTHING,
+    REFUSE,
+    Decision,
+    Recommendation,
+)
 from sim.scenario.schema import STRUCTURES
 
 # The streams read here: the days of each step, for every filing, and the decisions about
@@ -31,7 +41,7 @@ DRAWS = Draws(filing_days=(DECISION_DAYS, WINDOW_DAYS, ABANDON_DAYS),
 
 
 def decide(deal: Deal, bidder: BidderTerms,
-           recommendation: int) -> Generator[simpy.Event, object, int]:
+           recommendation: Recommendation) -> Generator[simpy.Event, object, Decision]:
     v = deal.values
     yield deal.env.timeout(deal.take(DECISION_DAYS))
     structure = f"president.by_structure.{STRUCTURES[deal.packages[bidder.index].structure]}"
@@ -43,7 +53,7 @@ def decide(deal: Deal, bidder: BidderTerms,
     concept = nothing + v[f"{shares}.in_concept"]
     decision = (REFUSE if u < block else NOTHING if u < nothing
                 else IN_CONCEPT if u < concept else APPROVE)
-    deal.log("president_decides", bidder=bidder.index, decision=decision,
+    deal.log(ev.PresidentDecides, bidder=bidder.index, decision=decision,
              recommendation=recommendation)
     return decision
 
@@ -53,7 +63,7 @@ def finalised(deal: Deal, bidder: BidderTerms) -> Generator[simpy.Event, object,
     yield deal.env.timeout(deal.take(WINDOW_DAYS))
     done = (deal.take(draw(bidder.key, FINALISE))
             < deal.values["president.in_concept.finalise_probability"])
-    deal.log("in_concept_window_ends", bidder=bidder.index, finalised=done)
+    deal.log(ev.InConceptWindowEnds, bidder=bidder.index, finalised=done)
     return done
 
 
@@ -61,7 +71,7 @@ def abandonment(deal: Deal, bidder: BidderTerms,
                 signed: Signed) -> Generator[simpy.Event, object, None]:
     """A blocked pending transaction is abandoned within ``president.abandon_days`` (a
     fresh review on the way may revive it)."""
-    deal.log("abandonment_pending", bidder=bidder.index)
+    deal.log(ev.AbandonmentPending, bidder=bidder.index)
     deal.set_stage(signed, NONE)  # blocked: nothing left in progress for the authorities
     yield deal.env.timeout(deal.take(ABANDON_DAYS))
     deal.end(ABANDONED, bidder=bidder.index)
