@@ -21,7 +21,6 @@ from sim.analysis.summary import summarise
 from sim.commands import replay
 from sim.model.outcome import ABANDONED, OUTCOMES, SALE, SHUTDOWN, STATES, UNRESOLVED, Outcome
 from sim.outputs import report_page as html_report
-from sim.outputs import run_folder as report
 from sim.outputs.figures import run as plots
 from sim.outputs.style import COLOURS
 from sim.outputs.tables import write_replications
@@ -125,7 +124,7 @@ def test_csv_spells_outcome_and_state(tmp_path: Path, ten: Run) -> None:
 # --- the summary ----------------------------------------------------------------------
 
 def test_summary_numbers_by_hand(ten: Run) -> None:
-    data = report.results_summary(ten)
+    data = summarise(ten).numbers()
     assert list(data["outcomes"]) == list(OUTCOMES)
     assert [data["outcomes"][o]["count"] for o in OUTCOMES] == [2, 2, 1, 5]
     # Wilson's interval of 2 in 10 by hand: (p + z²/2n ± z√(p(1−p)/n + z²/4n²)) / (1 + z²/n)
@@ -171,7 +170,7 @@ def test_no_unresolved_run_means_no_state() -> None:
 
 
 def test_replay_checks_every_number_of_the_summary(ten: Run) -> None:
-    assert set(report.results_summary(ten)) <= set(replay.NUMBERS)
+    assert set(summarise(ten).numbers()) <= set(replay.NUMBERS)
 
 
 def test_printed_summary(ten: Run) -> None:
@@ -209,7 +208,7 @@ def test_html_glossary_describes_the_four_outcomes() -> None:
 
 def test_html_outcome_table_lists_the_states(ten: Run) -> None:
     page = html_report.render_part(
-        "outcomes.html.j2", html_report.results_context(ten, report.results_summary(ten)))
+        "outcomes.html.j2", html_report.results_context(ten, summarise(ten)))
     for name in OUTCOMES:
         assert f'id="outcome-{name}"' in page
     assert 'id="state-enjoined"' in page and "30.0%" in page
@@ -219,7 +218,7 @@ def test_html_outcome_table_lists_the_states(ten: Run) -> None:
 
 def test_html_timing_lists_abandoned_and_the_counts(ten: Run) -> None:
     text = html_report.render_part(
-        "timing.html.j2", html_report.results_context(ten, report.results_summary(ten)))
+        "timing.html.j2", html_report.results_context(ten, summarise(ten)))
     assert "Given a abandoned" not in text  # the wording of each ending reads well
     assert "abandoned: median day 70" in text
     assert "0.30 forbearances" in text and "a regime change: 20.0%" in text

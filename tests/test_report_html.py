@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import scenario
 
+from sim.analysis.summary import summarise
 from sim.model.outcome import OUTCOMES
 from sim.outputs.figures import run as plots
 from sim.outputs.report_page import (
@@ -291,7 +292,7 @@ def test_report_needs_no_scenario_file_on_disk(tmp_path: Path) -> None:
     run = Run(s, path, simulate(s, 200, 5), 5, 1)
     data = write_outputs(run, tmp_path / "first", figures=False)
     path.unlink()  # the page reads the comments from the text the run was loaded from
-    write_report(run, tmp_path, data, [])
+    write_report(run, summarise(run), tmp_path, data, [])
     page = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
     assert "could not be read again" not in page
     assert "lognormal(median=20, sigma=0.2)" in page
@@ -307,7 +308,7 @@ def test_report_survives_a_parent_file_gone_since_the_run(tmp_path: Path) -> Non
     run = Run(s, path, simulate(s, 200, 5), 5, 1)
     data = write_outputs(run, tmp_path / "first", figures=False)
     (tmp_path / "base.yaml").unlink()  # what it extends is read from disk: gone, no sources
-    write_report(run, tmp_path, data, [])
+    write_report(run, summarise(run), tmp_path, data, [])
     page = (tmp_path / REPORT_NAME).read_text(encoding="utf-8")
     assert "could not be read again" in page and "lognormal(median=20, sigma=0.2)" in page
 

@@ -28,9 +28,11 @@ import yaml
 from pydantic import BaseModel
 
 from sim.analysis import stats
+from sim.analysis.summary import RunSummary
 from sim.errors import ScenarioError
 from sim.files import atomic_write_text
 from sim.model.outcome import OUTCOMES, STATE_WORDS
+from sim.outputs.colours import COLOURS
 from sim.running.results import INPUT_PREFIX, Run, due_words
 from sim.scenario import schema
 from sim.scenario.inputs import NOT_INPUTS
@@ -40,8 +42,7 @@ if TYPE_CHECKING:  # narration re-runs the model: imported when a page is writte
     from sim.outputs.narration import Story
 
 REPORT_NAME = "report.html"
-OUTCOME_COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "abandoned": "#CC79A7",
-                   "unresolved": "#0072B2"}  # sim.outputs.figures.run.COLOURS (no matplotlib here)
+OUTCOME_COLOURS = {name: COLOURS[name] for name in OUTCOMES}
 OUTCOME_MEANING = {  # docs/model.md, "Endings"
     "sale": "a qualifying deal closed (buyer, price, structure, stake); dated at closing",
     "shutdown": "a ban ended the service and it was not restored by the horizon; dated the "
@@ -301,58 +302,50 @@ def _when(run: Run, day: float | None) -> str:
     return "beyond the horizon" if day is None else f"day {day:.0f} ({run.date(day)})"
 
 
-def results_context(run: Run, data: dict[str, Any]) -> dict[str, Any]:
-    """What the page says of the run's numbers, from the part of ``data`` that
-    ``results_summary`` makes (so a test can show it for synthetic results alone): the
-    outcome table and the timing sentences."""
+def results_context(run: Run, summary: RunSummary) -> dict[str, Any]:
+    """What the page says of the run's numbers, from its typed summary (the same one the
+    printout and the figures read): the outcome table and the timing sentences."""
     outcomes: list[OutcomeRow] = []
-    for name in OUTCOMES:
-        o = data["outcomes"][name]
-        low, high = o["ci95"]
-        outcomes.append(OutcomeRow(name, _pct(o["probability"]), f"{_pct(low)} – {_pct(high)}",
-                                   f"{o['count']:,}", OUTCOME_MEANING[name],
+    for name, o in summary.outcomes.items():
+        outcomes.append(OutcomeRow(name, _pct(o.probability), f"{_pct(o.low)} – {_pct(o.high)}",
+                                   f"{o.count:,}", OUTCOME_MEANING[name],
                                    colour=OUTCOME_COLOURS[name]))
-    for state, o in data["unresolved_by_state"].items():
-        if o["count"]:
-            low, high = o["ci95"]
-            outcomes.append(OutcomeRow(state, _pct(o["probability"]),
-                                       f"{_pct(low)} – {_pct(high)}", f"{o['count']:,}",
+    for state, o in summary.unresolved_by_state.items():
+        if o.count:
+            outcomes.append(OutcomeRow(state, _pct(o.probability),
+                                       f"{_pct(o.low)} – {_pct(o.high)}", f"{o.count:,}",
                                        STATE_WORDS[state], state=True))
 
     timing: list[str] = []
-    res = data["days_to_resolution"]["all_runs_censored_at_horizon"]["days"]
+    res = summary.resolved_by.days
     timing.append("Resolved (any outcome; open runs censored at the horizon): "
                   f"10%: {_when(run, res['p10'])} · 50%: {_when(run, res['p50'])} · "
                   f"90%: {_when(run, res['p90'])}.")
-    for _, name in stats.RESOLVED:
-        given = data["days_to_resolution"][f"given_{name}"]
+    for name, given in summary.given.items():
         if given is not None:
-            d = given["days"]
+            d = given.days
             timing.append(f"Day of resolution, {name}: median {_when(run, d['p50'])}, "
                           f"10–90% between day {d['p10']:.0f} and day {d['p90']:.0f}.")
-    if data["winners"]:
+    if summary.winners:
         timing.append("Buyer (share of all runs): " + ", ".join(
-            f"{k} {_pct(v['probability'])}" for k, v in data["winners"].items()) + ".")
-    control = data["sale_parent_keeps_control"]["probability"]
+            f"{k} {_pct(v.probability)}" for k, v in summary.winners.items()) + ".")
+    control = summary.parent_keeps_control.probability
     if control > 0:
         timing.append(f"Sales in which the parent keeps 50% or more (a partnership closing once "
                       f"no test it fails is in force, not a divestiture): {_pct(control)} of "
                       "all runs.")
-    price = data["price_bn_given_sale"]
+    price, stake = summary.price_bn, summary.stake_price_bn
     if price is not None:
-        stake = data["stake_price_bn_given_sale"]
         timing.append(f"Price given a sale, per 100% of the business: median USD "
-                      f"{price['p50']:.1f} bn, 10–90% USD {price['p10']:.1f}–"
-                      f"{price['p90']:.1f} bn" + ("" if stake is None else
-                                                  f"; for the stake sold: median USD "
-                                                  f"{stake['p50']:.1f} bn, 10–90% USD "
-                                                  f"{stake['p10']:.1f}–{stake['p90']:.1f} bn")
-                      + ".")
-    timing.append(f"Per run, on average: {data['extensions_mean']:.2f} deadline extensions, "
-                  f"{data['forbearances_mean']:.2f} forbearances, "
-                  f"{data['days_dark_mean']:.1f} days with the service dark.")
+                      f"{price.p50:.1f} bn, 10–90% USD {price.p10:.1f}–{price.p90:.1f} bn"
+                      + ("" if stake is None else
+                         f"; for the stake sold: median USD {stake.p50:.1f} bn, 10–90% USD "
+                         f"{stake.p10:.1f}–{stake.p90:.1f} bn") + ".")
+    timing.append(f"Per run, on average: {summary.extensions_mean:.2f} deadline extensions, "
+                  f"{summary.forbearances_mean:.2f} forbearances, "
+                  f"{summary.days_dark_mean:.1f} days with the service dark.")
     timing.append("Share of runs with " + ", ".join(
-        f"{what}: {_pct(data[key]['probability'])}" for key, what in stats.SHARES) + ".")
+        f"{what}: {_pct(summary.shares[key].probability)}" for key, what in stats.SHARES) + ".")
     return {"outcomes": outcomes, "timing": timing}
 
 
@@ -388,11 +381,12 @@ def _assumption_groups(rows: Sequence[Assumption]) -> list[AssumptionGroup]:
     return groups
 
 
-def page_context(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
-                 told: Sequence[Story], sources: dict[str, Source] | None) -> dict[str, Any]:
-    """Everything ``report.html.j2`` shows, as text ready to escape: the only place besides
-    ``results_context`` that reads ``data`` (summary.json's content), so a typed summary
-    replaces it here alone. ``sources`` None: the comments could not be read."""
+def page_context(run: Run, summary: RunSummary, data: dict[str, Any], out: Path,
+                 files: Sequence[str], told: Sequence[Story],
+                 sources: dict[str, Source] | None) -> dict[str, Any]:
+    """Everything ``report.html.j2`` shows, as text ready to escape: the run's numbers from
+    its ``summary``, its provenance from ``data`` (the record ``summary.json`` holds).
+    ``sources`` None: the comments could not be read."""
     s = run.scenario
     due = "; ".join(f"{d.label}: {d.date:%d %b %Y} ({due_words(d)})" for d in s.due_dates)
     record = data["scenario"]
@@ -407,7 +401,7 @@ def page_context(run: Run, data: dict[str, Any], out: Path, files: Sequence[str]
         "horizon_date": str(record["horizon_date"]),
         "created": str(data["created"]),
         "due_dates": due or "none",
-        **results_context(run, data),
+        **results_context(run, summary),
         "figures": _figures(out, files),
         "replay": {"path": str(run.path), "runs": str(len(run.results)), "seed": str(run.seed)},
         "stories": [_story(story) for story in told],
@@ -443,13 +437,16 @@ def render_part(template: str, context: dict[str, Any]) -> str:
     return _environment().get_template(template).render(context)
 
 
-def render(run: Run, data: dict[str, Any], out: Path, files: Sequence[str],
-           told: Sequence[Story], sources: dict[str, Source] | None) -> str:
+def render(run: Run, summary: RunSummary, data: dict[str, Any], out: Path,
+           files: Sequence[str], told: Sequence[Story],
+           sources: dict[str, Source] | None) -> str:
     """The whole page; ``sources`` None when the scenario's comments could not be read."""
-    return render_part("report.html.j2", page_context(run, data, out, files, told, sources))
+    return render_part("report.html.j2", page_context(run, summary, data, out, files, told,
+                                                      sources))
 
 
-def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]) -> Path:
+def write_report(run: Run, summary: RunSummary, out: Path, data: dict[str, Any],
+                 files: Sequence[str]) -> Path:
     """Write ``report.html`` into ``out`` atomically; ``files`` are the outputs already there."""
     from sim.outputs.narration import example_runs, run_stories
 
@@ -459,5 +456,5 @@ def write_report(run: Run, out: Path, data: dict[str, Any], files: Sequence[str]
     except (OSError, yaml.YAMLError, ScenarioError):
         sources = None  # a file it extends changed or went since it was loaded: no sources
     path = out / REPORT_NAME
-    atomic_write_text(path, render(run, data, out, files, told, sources))
+    atomic_write_text(path, render(run, summary, data, out, files, told, sources))
     return path

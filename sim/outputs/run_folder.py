@@ -56,12 +56,7 @@ def write_outputs(run: Run, out: Path, figures: bool = True,
         from sim.outputs.figures import run as run_figures  # matplotlib only when wanted
 
         written += [p.name for p in run_figures.draw_all(run, summary, out)]
-    written.append(write_report(run, out, data, written).name)
+    written.append(write_report(run, summary, out, data, written).name)
     data["files"] = written
     atomic_write_json(out / "summary.json", data)
     return data
-
-
-def results_summary(run: Run) -> dict[str, Any]:
-    """The results part of ``summary.json`` (what ``replay`` checks)."""
-    return summarise(run).numbers()

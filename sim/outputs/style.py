@@ -18,15 +18,13 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from sim.files import atomic_write_bytes
+from sim.outputs.colours import COLOURS, NEUTRAL
+
+__all__ = ["COLOURS", "NEUTRAL", "RC", "head", "save_figure", "styled", "subplots"]
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
-# Okabe–Ito: green, vermillion, reddish purple and blue stay apart under the common colour
-# vision deficiencies (and each is dark enough for white labels on it)
-COLOURS = {"sale": "#009E73", "shutdown": "#D55E00", "abandoned": "#CC79A7",
-           "unresolved": "#0072B2", "any": "#000000"}
-NEUTRAL = "#777777"
 RC: dict[RcKeyType, Any] = {
     "figure.dpi": 110, "savefig.dpi": 110, "axes.spines.top": False,
     "axes.spines.right": False, "axes.titlesize": 12, "axes.titleweight": "bold",
