@@ -105,7 +105,7 @@ def occurrences(scenario: Scenario) -> dict[str, int]:
         forbearances = e.max_forbearances * regimes
         looks = (e.max_extensions + forbearances + 2 + filings + len(scenario.politics)
                  + 2 * len(court.plaintiffs))
-        for tier in ins.tiers or [None]:
+        for tier in ins.dates:
             t = instrument_key(ins.id, tier.id if tier else None)
             found.update({draw(t, d): 1 for d in DRAWS.tier_once})  # once a run
         p = enforcement_key(ins.id)
@@ -159,7 +159,7 @@ class Model:
             e = ins.enforcement
             issued = scenario.day_of(ins.issued) if ins.issued else 0.0
             p = enforcement_key(ins.id)
-            for tier in ins.tiers or [None]:
+            for tier in ins.dates:
                 date = tier.date if tier else ins.date
                 self.tiers.append(TierSpec(
                     i, instrument_key(ins.id, tier.id if tier else None), p, ins.kind,

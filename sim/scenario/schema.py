@@ -207,6 +207,11 @@ class Instrument(Block):
     def name(self) -> str:
         return self.label or self.id
 
+    @property
+    def dates(self) -> Sequence[Tier | None]:
+        """Its tiers, or ``[None]`` for an instrument with one date of its own."""
+        return self.tiers or [None]
+
 
 class Parent(Block):
     name: Name
@@ -678,7 +683,7 @@ class Scenario(Block):
         """Every date an instrument bites (each tier of a ban), in the file's order."""
         found = []
         for ins in self.instruments:
-            tiers: Sequence[Tier | None] = ins.tiers or [None]  # None: the instrument's own
+            tiers = ins.dates
             for tier in tiers:
                 date = tier.date if tier else ins.date
                 found.append(DueDate(

@@ -48,8 +48,11 @@ def _sleep(deal: Deal, tier: Tier, until: float = math.inf) -> simpy.Event:
     timeout triggers the wake event itself: cheaper than a condition on both)."""
     wake = tier.wake = deal.env.event()
     if not math.isinf(until):
-        deal.env.timeout(max(until - deal.env.now, 0.0)).callbacks.append(
-            lambda _: None if wake.triggered else wake.succeed())
+        def ring(_: simpy.Event) -> None:
+            if not wake.triggered:
+                wake.succeed()
+
+        deal.env.timeout(max(until - deal.env.now, 0.0)).callbacks.append(ring)
     return wake
 
 
