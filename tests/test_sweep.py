@@ -1,4 +1,5 @@
-"""Sweeps: paths, designs, common random numbers, correlated inputs, resume, CLI outputs."""
+"""Sweeps: paths, designs, common random numbers, correlated inputs, resume, the typed
+analysis, CLI outputs."""
 
 from __future__ import annotations
 
@@ -7,15 +8,33 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import get_args
 
 import matplotlib.image
 import numpy as np
 import pytest
 from scipy import stats
 
-from sim.analysis.sweep import Range, Sweep, design_points, load_sweep, run_points, table_text
+from sim.analysis import discovery
+from sim.analysis.designs import DESIGNS
+from sim.analysis.sensitivity import Swing
+from sim.analysis.sweep import (
+    Design,
+    Range,
+    Sweep,
+    SweepAnalysis,
+    SweepRun,
+    analyse,
+    design_points,
+    load_sweep,
+    run_and_analyse,
+    run_points,
+    table_text,
+)
 from sim.errors import ScenarioError
 from sim.model.outcome import OUTCOMES
+from sim.outputs.text.sweep import summary_lines
 from sim.running.montecarlo import simulate
 from sim.scenario import overrides
 from sim.scenario.loading import load_scenario, parse_scenario
@@ -102,6 +121,32 @@ def test_designs_have_the_expected_points():
     assert sorted(np.floor((lhs[:, 1] - 10) * 2).astype(int)) == list(range(20))
     sobol = design_points(Sweep(name="s", design="sobol", parameters=two, samples=16))
     assert len(sobol) == 16 * (2 + 2)
+
+
+def test_the_sweep_files_designs_are_the_registered_ones():
+    assert get_args(Design) == tuple(DESIGNS)
+
+
+@pytest.mark.parametrize("design", list(DESIGNS))
+def test_each_design_counts_its_points_without_building_them(design):
+    two = {"a.x": Range(low=0, high=1, points=3), "b.y": Range(low=10, high=20, points=4)}
+    sweep = Sweep(name="c", design=design, parameters=two, samples=8)
+    points = design_points(sweep)
+    assert sweep.point_count == len(points) == DESIGNS[design].count(sweep.space)
+    assert all(set(p) <= {"a.x", "b.y"} and all(type(v) is float for v in p.values())
+               for p in points)
+
+
+@pytest.mark.slow
+def test_importing_sweeps_loads_neither_salib_nor_the_outputs():
+    """SALib is in the optional ``sweep`` extra: only a sobol design's functions import it;
+    and analysis never reaches up into outputs (figures, folders, printing)."""
+    code = ("import sys, sim.analysis.sweep, sim.analysis.designs; "
+            "print(sorted(m for m in sys.modules if m.startswith(('SALib', 'sim.outputs'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_grid_with_three_parameters_is_refused():
@@ -193,6 +238,64 @@ def test_an_interrupted_sweep_resumes_to_the_same_table(oracle, tmp_path):
     resumed = run_points(sweep, oracle, ORACLE, partial, workers=2, progress=False)
     assert resumed.reused == 2
     assert table_text(resumed) == table_text(whole)
+
+
+# --- the typed analysis ------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_oat_analysis_is_typed_and_its_dict_is_the_json_one(oracle, tmp_path):
+    sweep = Sweep(name="t", design="oat", runs=200, parameters={
+        "committee.clear_threshold": Range(low=0.5, high=0.9),
+        "home_government.approval_by_structure.minority_partnership": Range(low=0.4,
+                                                                           high=1.0)})
+    run, found = run_and_analyse(sweep, oracle, ORACLE, tmp_path, workers=1)
+    assert len(run.rows) == 5 and not found.sobol and found.discovery_missing is None
+    assert set(found.tornado) == set(found.tornado_base) == {"p_sale", "p_shutdown",
+                                                             "p_abandoned"}
+    assert found.tornado_base["p_sale"] == run.rows[0]["p_sale"]
+    swings = found.tornado["p_sale"]
+    assert [w.width for w in swings] == sorted((w.width for w in swings), reverse=True)
+    licence = next(w for w in swings if w.name.startswith("home_government"))
+    assert licence.at_low < licence.at_high  # a likelier licence, more sales
+    assert set(found.discovery) == {"sale", "shutdown", "abandoned"}
+    assert found.discovery_sample is not None
+    assert len(found.discovery_sample.outcome) == 4000  # at least 4,000 runs of the base
+    data = json.loads(json.dumps(found.to_dict()))
+    assert list(data) == ["tornado", "discovery"]
+    assert data["tornado"]["p_sale"][0] == {
+        "input": swings[0].name, "low": swings[0].low_value, "high": swings[0].high_value,
+        "at_low": swings[0].at_low, "at_high": swings[0].at_high, "swing": swings[0].width}
+    assert data["discovery"]["sale"][0]["rule"] == found.discovery["sale"][0].rule
+    lines = list(summary_lines(run, found))
+    assert any(line.startswith("  tornado, p_sale (base ") for line in lines)
+    assert not any("P(sale)" in line for line in lines)  # oat points set one input each
+
+
+def test_without_scikit_learn_discovery_is_skipped_and_said(oracle, tmp_path, monkeypatch):
+    sweep = Sweep(name="d", design="grid", runs=100,
+                  parameters={"committee.clear_threshold": Range(low=0.5, high=0.9, points=2)})
+    run = run_points(sweep, oracle, ORACLE, tmp_path, workers=1, progress=False)
+    monkeypatch.setattr(discovery, "available", lambda: False)
+    found = analyse(run, 100, workers=1)
+    assert not found.discovery and found.discovery_sample is None
+    assert found.to_dict() == {"discovery": "install scikit-learn: pip install -e '.[sweep]'"}
+    assert list(summary_lines(run, found))[-1] == (
+        "  scenario discovery skipped: install scikit-learn: pip install -e '.[sweep]'")
+
+
+def test_an_empty_analysis_is_an_empty_dict_and_prints_the_points():
+    spec = Sweep(name="e", design="grid", parameters={"x": Range(low=0, high=1, points=2)})
+    rows = [{"x": x, **{f"p_{o}": 0.25 for o in OUTCOMES}} for x in (0.0, 1.0)]
+    run = SweepRun(spec, SimpleNamespace(name="base"), Path("b.yaml"),  # type: ignore[arg-type]
+                   [{"x": 0.0}, {"x": 1.0}], rows, 0)
+    assert SweepAnalysis().to_dict() == {}
+    lines = list(summary_lines(run, SweepAnalysis()))
+    assert len(lines) == 4 and lines[1].split()[-4:] == [f"P({o})" for o in OUTCOMES]
+    tornado = SweepAnalysis(tornado={"p_sale": (Swing("x", 0.0, 1.0, 0.2, 0.5),)},
+                            tornado_base={"p_sale": 0.3})
+    assert tornado.to_dict() == {"tornado": {"p_sale": [
+        {"input": "x", "low": 0.0, "high": 1.0, "at_low": 0.2, "at_high": 0.5,
+         "swing": pytest.approx(0.3)}]}}
 
 
 # --- the CLI end to end ------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """Parameter sweeps: many variants of one scenario on common random numbers.
 
 A sweep file names a base scenario, the numbers to vary by dotted key path
-(``sim.scenario.overrides``) and a design: a full grid (1-D or 2-D), Latin hypercube or Sobol'
-points (``scipy.stats.qmc``), one-at-a-time ranges (a tornado) or a Saltelli design for
-Sobol' indices (SALib). Every point runs the same seed, so the same replication streams:
-the difference between two points is the parameter's effect, not noise. Each finished
-point is saved under a key of (scenario, values, runs, seed), so an interrupted sweep
-picks up where it stopped and ends with the same table as an uninterrupted one.
+(``sim.scenario.overrides``) and a design (``sim.analysis.designs``, one module each): a
+full grid (1-D or 2-D), Latin hypercube or Sobol' points (``scipy.stats.qmc``),
+one-at-a-time ranges (a tornado) or a Saltelli design for Sobol' indices (SALib). Every
+point runs the same seed, so the same replication streams: the difference between two
+points is the parameter's effect, not noise. Each finished point is saved under a key of
+(scenario, values, runs, seed), so an interrupted sweep picks up where it stopped and
+ends with the same table as an uninterrupted one.
+
+The result is a ``SweepRun`` and a typed ``SweepAnalysis``; writing them to a folder and
+printing them is ``sim.outputs``' part.
 """
 
 from __future__ import annotations
@@ -14,39 +18,38 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import itertools
 import json
-import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from scipy.stats import qmc
 from tqdm import tqdm
 from yaml.constructor import SafeConstructor
 
-from sim.analysis import discovery, sensitivity, stats
+from sim.analysis import discovery, stats
+from sim.analysis.designs import DESIGNS
+from sim.analysis.designs.common import OUTPUTS as OUTPUTS  # what Sobol' indices are for
+from sim.analysis.designs.common import DiscoverySample, Space, SweepAnalysis
 from sim.errors import ScenarioError
 from sim.files import atomic_write_json, atomic_write_text
 from sim.limits import MAX_RUNS, MAX_SWEEP_POINTS
 from sim.model.outcome import OUTCOMES
-from sim.provenance import git_commit, scenario_record, versions
-from sim.running.montecarlo import ignore_interrupts, simulate
+from sim.running.montecarlo import simulate
 from sim.running.results import Results
+from sim.running.runner import ignore_interrupts
 from sim.running.sampling import varying_inputs
 from sim.scenario import overrides
 from sim.scenario.locate import locate
 from sim.scenario.schema import Scenario
 from sim.scenario.yaml_tree import compose, read_text
 
-Design = Literal["grid", "lhs", "sobol_points", "oat", "sobol"]
-ENDINGS = tuple(f"p_{name}" for _, name in stats.RESOLVED)  # p_sale, p_shutdown, p_abandoned
-OUTPUTS = (*ENDINGS, "days_median")  # what Sobol' indices are computed for
+Design = Literal["grid", "lhs", "sobol_points", "oat", "sobol"]  # the names in DESIGNS
+DISCOVERY_RUNS = 4000  # at least this many runs of the base scenario for discovery
 
 
 class Range(BaseModel):
@@ -75,14 +78,9 @@ class Sweep(BaseModel):
 
     @model_validator(mode="after")
     def _fits_design(self) -> Sweep:
-        if self.design == "grid":
-            if len(self.parameters) > 2:
-                raise ValueError("a grid takes one or two parameters (use lhs or sobol)")
-            missing = [k for k, r in self.parameters.items() if r.points is None]
-            if missing:
-                raise ValueError(f"a grid needs 'points' for {', '.join(missing)}")
-        if self.design == "sobol" and self.samples & (self.samples - 1):
-            raise ValueError("sobol needs samples to be a power of 2 (e.g. 16, 32, 64)")
+        problem = DESIGNS[self.design].check(self.space)
+        if problem is not None:
+            raise ValueError(problem)
         if self.point_count > MAX_SWEEP_POINTS:  # refused before the design is even built
             raise ValueError(f"{self.point_count:,} points is over the cap of "
                              f"{MAX_SWEEP_POINTS:,} (fewer points or samples)")
@@ -91,13 +89,14 @@ class Sweep(BaseModel):
     @property
     def point_count(self) -> int:
         """How many points the design has, without building it."""
-        if self.design == "grid":
-            return math.prod(r.points or 2 for r in self.parameters.values())
-        if self.design == "oat":
-            return 1 + 2 * len(self.parameters)
-        if self.design == "sobol":
-            return self.samples * (len(self.parameters) + 2)
-        return self.samples
+        return DESIGNS[self.design].count(self.space)
+
+    @property
+    def space(self) -> Space:
+        """What the design reads of this sweep."""
+        return Space(tuple(self.parameters), tuple(self.bounds),
+                     tuple(r.points for r in self.parameters.values()), self.samples,
+                     self.seed)
 
     @property
     def names(self) -> list[str]:
@@ -150,25 +149,7 @@ def parse_vary(texts: list[str], runs: int | None, seed: int) -> Sweep:
 
 def design_points(sweep: Sweep) -> list[dict[str, float]]:
     """The parameter values of every point, in the design's order."""
-    names, bounds = sweep.names, sweep.bounds
-    low, high = np.array(bounds).T
-    if sweep.design == "grid":
-        axes = [np.linspace(r.low, r.high, r.points or 2) for r in sweep.parameters.values()]
-        rows: Any = list(itertools.product(*axes))
-    elif sweep.design == "oat":
-        points: list[dict[str, float]] = [{}]  # the base scenario, then each end of each range
-        for name, (lo, hi) in zip(names, bounds, strict=True):
-            points += [{name: lo}, {name: hi}]
-        return points
-    elif sweep.design == "lhs":
-        unit = qmc.LatinHypercube(d=len(names), seed=sweep.seed).random(sweep.samples)
-        rows = qmc.scale(unit, low, high)
-    elif sweep.design == "sobol_points":
-        unit = qmc.Sobol(d=len(names), scramble=True, seed=sweep.seed).random(sweep.samples)
-        rows = qmc.scale(unit, low, high)
-    else:
-        rows = sensitivity.sobol_design(names, bounds, sweep.samples)
-    return [{n: float(v) for n, v in zip(names, row, strict=True)} for row in rows]
+    return DESIGNS[sweep.design].points(sweep.space)
 
 
 def point_stats(results: Results) -> dict[str, Any]:
@@ -284,109 +265,31 @@ def table_text(run: SweepRun) -> str:
     return buffer.getvalue()
 
 
-def analyse(run: SweepRun, discovery_runs: int, workers: int) -> dict[str, Any]:
+def analyse(run: SweepRun, discovery_runs: int, workers: int) -> SweepAnalysis:
     """The design's own analysis (Sobol' indices, tornado swings) and scenario discovery."""
-    sweep, rows = run.sweep, run.rows
-    found: dict[str, Any] = {}
-    if sweep.design == "sobol":
-        found["sobol"] = [
-            sensitivity.sobol_indices(sweep.names, sweep.bounds, output,
-                                      np.array([r[output] for r in rows]))
-            for output in OUTPUTS]
-    if sweep.design == "oat":
-        base = rows[0]
-        found["tornado"] = {
-            output: sensitivity.swings(
-                sweep.names, sweep.bounds,
-                np.array([rows[1 + 2 * i][output] for i in range(len(sweep.names))]),
-                np.array([rows[2 + 2 * i][output] for i in range(len(sweep.names))]))
-            for output in ENDINGS}
-        found["tornado_base"] = {o: base[o] for o in ENDINGS}
+    sweep = run.sweep
+    found = DESIGNS[sweep.design].analyse(sweep.space, run.rows)
     keep = varying_inputs(run.base)
     if keep and discovery.available():
         results = simulate(run.base, discovery_runs, sweep.seed, workers)
         inputs = {k: results[f"input.{k}"] for k in keep}
-        found["discovery"] = {
-            name: discovery.discover(inputs, results["outcome"] == code, name)
-            for code, name in stats.RESOLVED}
-        found["discovery_data"] = (inputs, results["outcome"])
-    elif keep:
-        found["discovery_missing"] = "install scikit-learn: pip install -e '.[sweep]'"
+        boxes = {name: tuple(discovery.discover(inputs, results["outcome"] == code, name))
+                 for code, name in stats.RESOLVED}
+        return replace(found, discovery=boxes,
+                       discovery_sample=DiscoverySample(inputs, results["outcome"]))
+    if keep:
+        return replace(found, discovery_missing="install scikit-learn: pip install -e '.[sweep]'")
     return found
 
 
-def _json_ready(analysis: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for s in analysis.get("sobol", []):
-        out.setdefault("sobol", {})[s.output] = {
-            n: {"first": float(f), "first_ci95_half": float(fc), "total": float(t),
-                "total_ci95_half": float(tc)}
-            for n, f, fc, t, tc in zip(s.names, s.first, s.first_conf, s.total, s.total_conf,
-                                       strict=True)}
-    for output, swings in analysis.get("tornado", {}).items():
-        out.setdefault("tornado", {})[output] = [
-            {"input": w.name, "low": w.low_value, "high": w.high_value, "at_low": w.at_low,
-             "at_high": w.at_high, "swing": w.width} for w in swings]
-    for outcome, boxes in analysis.get("discovery", {}).items():
-        out.setdefault("discovery", {})[outcome] = [
-            {"rule": b.rule, "coverage": b.coverage, "density": b.density, "runs": b.runs,
-             "base_rate": b.base_rate} for b in boxes]
-    if "discovery_missing" in analysis:
-        out["discovery"] = analysis["discovery_missing"]
-    return out
-
-
-def summary_lines(run: SweepRun, analysis: dict[str, Any]) -> Iterator[str]:
-    sweep = run.sweep
-    yield (f"sweep {sweep.name} ({sweep.design}) on {run.base.name}: {len(run.rows)} points × "
-           f"{sweep.runs:,} runs, seed {sweep.seed}; {run.reused} points reused")
-    if len(run.rows) <= 40 and sweep.design != "oat":
-        head = "  ".join(f"{n[-28:]:>28}" for n in sweep.names)
-        yield f"  {head}   " + "  ".join(f"P({name})" for name in OUTCOMES)
-        for row in run.rows:
-            values = "  ".join(f"{row[n]:>28.4g}" for n in sweep.names)
-            yield f"  {values}   " + "  ".join(f"{row[f'p_{name}']:{len(name) + 3}.1%}"
-                                               for name in OUTCOMES)
-    for output, swings in analysis.get("tornado", {}).items():
-        yield f"  tornado, {output} (base {analysis['tornado_base'][output]:.1%}):"
-        for w in swings:
-            yield (f"    {w.name:<55} {w.at_low:6.1%} → {w.at_high:6.1%}  "
-                   f"(swing {w.width:.1%})")
-    for s in analysis.get("sobol", []):
-        yield f"  Sobol' indices of {s.output} (first order / total, ±95% half-width):"
-        for i in np.argsort(-s.total):
-            yield (f"    {s.names[i]:<55} S1 {s.first[i]:5.2f} ±{s.first_conf[i]:.2f}   "
-                   f"ST {s.total[i]:5.2f} ±{s.total_conf[i]:.2f}")
-    for outcome, boxes in analysis.get("discovery", {}).items():
-        for b in boxes[:2]:
-            yield (f"  {outcome} is likeliest when {b.rule}: density {b.density:.0%} "
-                   f"(base {b.base_rate:.0%}), coverage {b.coverage:.0%}")
-    if "discovery_missing" in analysis:
-        yield f"  scenario discovery skipped: {analysis['discovery_missing']}"
-
-
-def run_sweep(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers: int,
-              figures: bool = True, quiet: bool = False, command: list[str] | None = None,
-              executor: Executor | None = None) -> dict[str, Any]:
-    run = run_points(sweep, base, base_path, out, workers, not quiet, executor)
-    atomic_write_text(out / "points.csv", table_text(run))
-    analysis = analyse(run, max(sweep.runs, 4000), workers)
-    files = ["points.csv"]
-    if figures:
-        from sim.outputs.figures import sweep as sweep_plots
-
-        files += [p.name for p in sweep_plots.draw_all(run, analysis, out)]
-    data = {
-        "sweep": sweep.model_dump(),
-        "scenario": {"name": base.name, **scenario_record(base)},
-        "seed": sweep.seed, "runs_per_point": sweep.runs,
-        "points": len(run.rows), "reused_points": run.reused,
-        "analysis": _json_ready(analysis), "files": files,
-        "command": command, "versions": versions(), "git_commit": git_commit(),
-    }
-    atomic_write_json(out / "sweep.json", data)
-    (out / "partial.json").unlink(missing_ok=True)
-    if not quiet:
-        print("\n".join(summary_lines(run, analysis)))
-        print(f"\n  wrote {out}/: sweep.json, " + ", ".join(files))
-    return data
+def run_and_analyse(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers: int,
+                    progress: bool = False, executor: Executor | None = None,
+                    on_points: Callable[[SweepRun], None] | None = None,
+                    ) -> tuple[SweepRun, SweepAnalysis]:
+    """Run a sweep's points (saved in ``out/points/`` as they finish) and analyse them,
+    writing nothing else. ``on_points`` hears of the finished points before the analysis's
+    own (longer) discovery run, so a caller can save the table first."""
+    run = run_points(sweep, base, base_path, out, workers, progress, executor)
+    if on_points is not None:
+        on_points(run)
+    return run, analyse(run, max(sweep.runs, DISCOVERY_RUNS), workers)

@@ -92,7 +92,8 @@ def run_scenario(args: argparse.Namespace, argv: list[str], scenario: Scenario, 
 
 def sweep_scenario(args: argparse.Namespace, scenario: Scenario, workers: int,
                    argv: list[str], executor: Executor | None = None) -> int:
-    from sim.analysis.sweep import Sweep, load_sweep, parse_vary, run_sweep
+    from sim.analysis.sweep import Sweep, load_sweep, parse_vary
+    from sim.outputs.sweep_folder import run_sweep
 
     if args.sweep and args.vary:
         raise ScenarioError("use either --sweep or --vary, not both")

@@ -1,19 +1,20 @@
 """Figures of a sweep: probabilities against a parameter, heatmaps, tornado, Sobol' indices
-and scenario-discovery boxes, in the outcome colours of ``sim.outputs.figures.run``."""
+and scenario-discovery boxes, in the house style and outcome colours of ``sim.outputs.style``
+(each drawn on its own ``Figure`` inside ``styled``, so no global settings change)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from sim.analysis import stats
-from sim.analysis.sweep import SweepRun
+from sim.analysis.designs import DESIGNS
+from sim.analysis.sweep import SweepAnalysis, SweepRun
 from sim.model.outcome import OUTCOMES
-from sim.outputs.figures.run import COLOURS, NEUTRAL, save_figure
+from sim.outputs.style import COLOURS, head, save_figure, styled, subplots
 
 DISCOVERY_FIRST = ("shutdown", "abandoned", "sale")  # whose box the discovery figure shows
 
@@ -22,20 +23,17 @@ def _label(run: SweepRun, path: str) -> str:
     return f"{path} (shift, days)" if path.endswith(".date") or path == "start" else path
 
 
-def _head(fig: plt.Figure, title: str, run: SweepRun, top: float = 0.86) -> None:
+def _head(fig: Figure, title: str, run: SweepRun, top: float = 0.86) -> None:
     sweep = run.sweep
-    fig.text(0.01, 0.995, title, ha="left", va="top", fontsize=12.5, fontweight="bold")
-    fig.text(0.01, 0.995 - 0.28 / fig.get_figheight(),
-             f"{run.base.name} · sweep {sweep.name} · {len(run.rows)} points × "
-             f"{sweep.runs:,} runs (common random numbers) · seed {sweep.seed}",
-             ha="left", va="top", fontsize=9, color=NEUTRAL)
-    fig.tight_layout(rect=(0, 0, 1, top))
+    head(fig, title, f"{run.base.name} · sweep {sweep.name} · {len(run.rows)} points × "
+         f"{sweep.runs:,} runs (common random numbers) · seed {sweep.seed}", top)
 
 
+@styled
 def line(run: SweepRun, path: Path) -> Path:
     name = run.sweep.names[0]
     x = np.array([r[name] for r in run.rows])
-    fig, ax = plt.subplots(figsize=(8.5, 4.6))
+    fig, ax = subplots(figsize=(8.5, 4.6))
     for outcome in OUTCOMES:
         p = np.array([r[f"p_{outcome}"] for r in run.rows]) * 100
         low = np.array([r[f"p_{outcome}_low"] for r in run.rows]) * 100
@@ -52,11 +50,12 @@ def line(run: SweepRun, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@styled
 def heatmap(run: SweepRun, path: Path) -> Path:
     a, b = run.sweep.names
     xs = sorted({r[a] for r in run.rows})
     ys = sorted({r[b] for r in run.rows})
-    fig, axes = plt.subplots(1, len(OUTCOMES), figsize=(4.4 * len(OUTCOMES), 4.6), sharey=True)
+    fig, axes = subplots(1, len(OUTCOMES), figsize=(4.4 * len(OUTCOMES), 4.6), sharey=True)
     for ax, outcome in zip(axes, OUTCOMES, strict=True):
         grid = np.full((len(ys), len(xs)), np.nan)
         for r in run.rows:
@@ -78,11 +77,12 @@ def heatmap(run: SweepRun, path: Path) -> Path:
     return save_figure(fig, path)
 
 
+@styled
 def scatter(run: SweepRun, path: Path) -> Path:
     names = run.sweep.names
     cols = min(3, len(names))
     rows_n = int(np.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3.2 * rows_n + 1),
+    fig, axes = subplots(rows_n, cols, figsize=(4.2 * cols, 3.2 * rows_n + 1),
                              squeeze=False, sharey=True)
     for ax, name in zip(axes.flat, names, strict=False):
         x = np.array([r[name] for r in run.rows])
@@ -102,14 +102,15 @@ def scatter(run: SweepRun, path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def tornado(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
-    outputs = list(analysis["tornado"])
+@styled
+def tornado(run: SweepRun, analysis: SweepAnalysis, path: Path) -> Path:
+    outputs = list(analysis.tornado)
     n = len(run.sweep.names)
-    fig, axes = plt.subplots(1, len(outputs), figsize=(4.8 * len(outputs), 1.8 + 0.55 * n))
+    fig, axes = subplots(1, len(outputs), figsize=(4.8 * len(outputs), 1.8 + 0.55 * n))
     for ax, output in zip(np.atleast_1d(axes), outputs, strict=True):
         outcome = output.removeprefix("p_")
-        base = analysis["tornado_base"][output] * 100
-        swings = analysis["tornado"][output][::-1]
+        base = analysis.tornado_base[output] * 100
+        swings = analysis.tornado[output][::-1]
         for y, w in enumerate(swings):
             low, high = w.at_low * 100, w.at_high * 100
             ax.barh(y, low - base, left=base, color=COLOURS[outcome], alpha=0.45, height=0.6)
@@ -131,11 +132,12 @@ def tornado(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def sobol(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
-    results = analysis["sobol"]
+@styled
+def sobol(run: SweepRun, analysis: SweepAnalysis, path: Path) -> Path:
+    results = analysis.sobol
     names = run.sweep.names
     rows = int(np.ceil(len(results) / 2))
-    fig, axes = plt.subplots(rows, 2, figsize=(11, 0.9 + rows * (1.5 + 0.5 * len(names))),
+    fig, axes = subplots(rows, 2, figsize=(11, 0.9 + rows * (1.5 + 0.5 * len(names))),
                              sharey=True, squeeze=False)
     titles = {"days_median": "median days to resolution",
               **{f"p_{name}": f"P({name})" for name in OUTCOMES}}
@@ -161,12 +163,14 @@ def sobol(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def discovery_boxes(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path | None:
-    found = [analysis["discovery"][o] for o in DISCOVERY_FIRST if analysis["discovery"].get(o)]
-    if not found:
+@styled
+def discovery_boxes(run: SweepRun, analysis: SweepAnalysis, path: Path) -> Path | None:
+    found = [analysis.discovery[o] for o in DISCOVERY_FIRST if analysis.discovery.get(o)]
+    sample = analysis.discovery_sample
+    if not found or sample is None:
         return None
     box = found[0][0]
-    inputs, outcome = analysis["discovery_data"]
+    inputs, outcome = sample.inputs, sample.outcome
     axes_names = list(box.bounds)[:2]
     if len(axes_names) < 2:
         others = [n for n in inputs if n not in axes_names]
@@ -176,7 +180,7 @@ def discovery_boxes(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path
         axes_names.append(max(others, key=lambda n: abs(np.corrcoef(inputs[n], hit)[0, 1])))
     a, b = axes_names
     keep = np.random.default_rng(0).permutation(len(outcome))[:3000]
-    fig, ax = plt.subplots(figsize=(8.5, 5.4))
+    fig, ax = subplots(figsize=(8.5, 5.4))
     for code, name in enumerate(OUTCOMES):
         mask = outcome[keep] == code
         ax.scatter(inputs[a][keep][mask], inputs[b][keep][mask], s=6, alpha=0.5,
@@ -201,19 +205,21 @@ def discovery_boxes(run: SweepRun, analysis: dict[str, Any], path: Path) -> Path
     return save_figure(fig, path)
 
 
-def draw_all(run: SweepRun, analysis: dict[str, Any], out: Path) -> list[Path]:
-    design, n = run.sweep.design, len(run.sweep.names)
+def draw_all(run: SweepRun, analysis: SweepAnalysis, out: Path) -> list[Path]:
+    """Each figure the sweep's points and analysis have: the points by how the design
+    lays them out (not by its name, so a new design needs no change here)."""
+    layout, n = DESIGNS[run.sweep.design].LAYOUT, len(run.sweep.names)
     drawn: list[Path | None] = []
-    if design == "grid" and n == 1:
+    if layout == "grid" and n == 1:
         drawn.append(line(run, out / "probabilities.png"))
-    elif design == "grid":
+    elif layout == "grid":
         drawn.append(heatmap(run, out / "heatmap.png"))
-    elif design in ("lhs", "sobol_points"):
+    elif layout == "spread":
         drawn.append(scatter(run, out / "points.png"))
-    if "tornado" in analysis:
+    if analysis.tornado:
         drawn.append(tornado(run, analysis, out / "tornado.png"))
-    if "sobol" in analysis:
+    if analysis.sobol:
         drawn.append(sobol(run, analysis, out / "sobol_indices.png"))
-    if analysis.get("discovery"):
+    if analysis.discovery:
         drawn.append(discovery_boxes(run, analysis, out / "discovery.png"))
     return [p for p in drawn if p is not None]
