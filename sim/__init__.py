@@ -18,8 +18,8 @@ from typing import Any
 __version__ = "0.2.0"
 
 _API = ("DEFAULT_RUNS", "DEFAULT_SEED", "Backtest", "Comparison", "Run", "RunSummary",
-        "Scenario", "ScenarioError", "backtest", "compare", "load", "run", "save", "summarise",
-        "tell", "vary", "written")
+        "Scenario", "ScenarioError", "Sweep", "SweepResult", "backtest", "compare", "load",
+        "run", "save", "summarise", "sweep", "tell", "vary", "written")
 __all__ = [*_API, "__version__"]
 
 

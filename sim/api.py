@@ -14,6 +14,7 @@ are typed objects: a ``Run`` (``to_pandas()``, ``to_parquet()``), its ``RunSumma
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
@@ -23,11 +24,13 @@ from sim.analysis.backtest import DEFAULT_RUNS as BACKTEST_RUNS
 from sim.analysis.backtest import Backtest, find_cases, load_cases, run_cases
 from sim.analysis.compare import Comparison, compare_runs
 from sim.analysis.summary import RunSummary, summarise
+from sim.analysis.sweep import Sweep, SweepResult, load_sweep, run_and_analyse
 from sim.errors import ScenarioError
 from sim.outputs.backtest_folder import write_backtest
 from sim.outputs.compare_folder import write_comparison
 from sim.outputs.narration import traces
 from sim.outputs.run_folder import write_outputs
+from sim.outputs.sweep_folder import save_table, write_sweep
 from sim.running.blockstore import BlockStore
 from sim.running.montecarlo import simulate
 from sim.running.results import Run
@@ -41,8 +44,8 @@ DEFAULT_SEED = 20200914
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 __all__ = ["DEFAULT_RUNS", "DEFAULT_SEED", "Backtest", "Comparison", "Run", "RunSummary",
-           "Scenario", "ScenarioError", "backtest", "compare", "load", "run", "save",
-           "summarise", "tell", "vary", "written"]
+           "Scenario", "ScenarioError", "Sweep", "SweepResult", "backtest", "compare", "load",
+           "run", "save", "summarise", "sweep", "tell", "vary", "written"]
 
 
 def load(source: ScenarioLike) -> Scenario:
@@ -122,6 +125,32 @@ def tell(run: Run, replication: int | None = None, examples: bool = False) -> st
     return traces(run, examples=examples, replication=replication)
 
 
+def sweep(scenario: ScenarioLike, design: Sweep | Path | str | Mapping[str, Any], *,
+          runs: int | None = None, seed: int | None = None, workers: int | None = None,
+          progress: bool = False, executor: Executor | None = None,
+          out: Path | str | None = None, figures: bool = True,
+          command: list[str] | None = None) -> SweepResult:
+    """A parameter sweep of ``scenario``: ``design`` is a sweep file, a ``Sweep`` or a dict
+    as a sweep file would hold (``runs`` and ``seed`` override its own). Every point runs
+    on the same seed (common random numbers). With ``out``, each point is saved in
+    ``out/points/`` as it finishes (a rerun reuses them) and the folder is written;
+    without, the points are kept in a temporary folder for the call."""
+    base = load(scenario)
+    plan = (load_sweep(Path(design)) if isinstance(design, str | Path)
+            else design if isinstance(design, Sweep) else Sweep.model_validate(dict(design)))
+    plan = plan.model_copy(update={k: v for k, v in (("runs", runs), ("seed", seed))
+                                   if v is not None})
+    workers = workers or default_workers()
+    with tempfile.TemporaryDirectory(prefix="dealsim-sweep-") as scratch:
+        folder = Path(out) if out is not None else Path(scratch)
+        run_, analysis = run_and_analyse(
+            plan, base, _path_of(base), folder, workers, progress=progress, executor=executor,
+            on_points=(lambda r: save_table(r, folder)) if out is not None else None)
+        if out is not None:
+            write_sweep(run_, analysis, folder, figures=figures, command=command)
+    return SweepResult(run_, analysis)
+
+
 def compare(scenarios: Sequence[ScenarioLike], runs: int = DEFAULT_RUNS,
             seed: int = DEFAULT_SEED, *, workers: int | None = None, progress: bool = False,
             executor: Executor | None = None, out: Path | str | None = None,
@@ -163,6 +192,7 @@ def backtest(paths: Sequence[Path | str], runs: int = BACKTEST_RUNS, seed: int =
     return found
 
 
-def written(out: Path | str) -> list[str]:
-    """The files a finished run wrote to its folder, as its ``summary.json`` lists them."""
-    return list(json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))["files"])
+def written(out: Path | str, record: str = "summary.json") -> list[str]:
+    """The files a finished command wrote to its folder, as its record (``summary.json``,
+    a sweep's ``sweep.json``) lists them."""
+    return list(json.loads((Path(out) / record).read_text(encoding="utf-8"))["files"])

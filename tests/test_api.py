@@ -135,3 +135,18 @@ def test_importing_sim_loads_nothing_heavy() -> None:
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, cwd=ROOT).stdout
     assert shown.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_sweep_from_a_dict_gives_the_points_the_command_writes(tmp_path: Path) -> None:
+    design = {"name": "t", "design": "grid", "runs": 200, "seed": 4,
+              "parameters": {"committee.clear_threshold": {"low": 0.5, "high": 0.9,
+                                                           "points": 3}}}
+    found = sim.sweep(ROOT / "scenarios" / "example.yaml", design, workers=1,
+                      out=tmp_path / "sweep", figures=False)
+    table = found.to_pandas()
+    assert list(table["committee.clear_threshold"]) == [0.5, 0.7, 0.9]
+    written = (tmp_path / "sweep" / "points.csv").read_text().splitlines()
+    assert len(written) == 4 and not (tmp_path / "sweep" / "partial.json").exists()
+    again = sim.sweep(ROOT / "scenarios" / "example.yaml", design, workers=2)  # no folder
+    assert again.run.rows == found.run.rows

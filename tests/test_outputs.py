@@ -272,6 +272,8 @@ def test_compare_counts_every_outcome(tmp_path: Path) -> None:
 
 def test_sweep_table_and_analysis_outputs_include_abandoned() -> None:
     from sim.analysis import sweep
+    from sim.analysis.designs.common import SweepAnalysis
+    from sim.outputs.text.sweep import summary_lines
 
     assert sweep.OUTPUTS == ("p_sale", "p_shutdown", "p_abandoned", "days_median")
     spec = sweep.Sweep(name="t", design="grid",
@@ -283,5 +285,5 @@ def test_sweep_table_and_analysis_outputs_include_abandoned() -> None:
     table = list(csv.DictReader(sweep.table_text(run).splitlines()))
     assert [float(r["p_abandoned"]) for r in table] == [0.5, 0.25]
     assert {f"p_{o}{end}" for o in OUTCOMES for end in ("", "_low", "_high")} <= set(table[0])
-    head = next(line for line in sweep.summary_lines(run, {}) if "P(sale)" in line)
+    head = next(line for line in summary_lines(run, SweepAnalysis()) if "P(sale)" in line)
     assert head.split()[-4:] == [f"P({o})" for o in OUTCOMES]

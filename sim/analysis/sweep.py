@@ -21,7 +21,7 @@ import io
 import json
 import sys
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,12 +36,12 @@ from sim.analysis.designs import DESIGNS
 from sim.analysis.designs.common import OUTPUTS as OUTPUTS  # what Sobol' indices are for
 from sim.analysis.designs.common import DiscoverySample, Space, SweepAnalysis
 from sim.errors import ScenarioError
-from sim.files import atomic_write_json, atomic_write_text
+from sim.files import atomic_write_text
 from sim.limits import MAX_RUNS, MAX_SWEEP_POINTS
 from sim.model.outcome import OUTCOMES
 from sim.running.montecarlo import simulate
 from sim.running.results import Results
-from sim.running.runner import ignore_interrupts
+from sim.running.runner import execute, keeping_partial
 from sim.running.sampling import varying_inputs
 from sim.scenario import overrides
 from sim.scenario.locate import locate
@@ -215,41 +215,22 @@ def run_points(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers
         done[key] = row
         bar.update(1)
 
-    tasks = {k: (base, p, sweep.runs, sweep.seed, source) for k, p in todo.items()}
-    try:
-        _run_tasks(tasks, save, workers, executor)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the saved points are the partial result
-        bar.close()
-        saved = sum(k in done for k in keys)
-        atomic_write_json(out / "partial.json", {
-            "partial": True, "sweep": sweep.name, "points_saved": saved,
-            "points_total": len(points), "runs": sweep.runs, "seed": sweep.seed,
-            "resume": "run the same command again (--resume or not): saved points are reused"})
-        print(f"interrupted: {saved} of {len(points)} points saved in {store}; run the same "
-              "command again to finish", file=sys.stderr)
-        raise
-    bar.close()
+    tasks = [(base, p, sweep.runs, sweep.seed, source) for p in todo.values()]
+    todo_keys = list(todo)
+
+    def kept() -> dict[str, Any]:
+        return {"sweep": sweep.name, "points_saved": sum(k in done for k in keys),
+                "points_total": len(points), "runs": sweep.runs, "seed": sweep.seed,
+                "resume": "run the same command again (--resume or not): saved points "
+                          "are reused"}
+
+    with keeping_partial(out, kept, lambda: f"{sum(k in done for k in keys)} of "
+                         f"{len(points)} points saved in {store}; run the same command "
+                         "again to finish"), bar:
+        for i, row in execute(_run_point, tasks, workers, executor, ordered=False):
+            save(todo_keys[i], row)
     rows = [{**p, **done[k]} for k, p in zip(keys, points, strict=True)]
     return SweepRun(sweep, base, base_path, points, rows, reused)
-
-
-def _run_tasks(tasks: dict[str, Any], save: Any, workers: int,
-               executor: Executor | None) -> None:
-    """Run point tasks on an executor, a process pool or here, saving each as it ends."""
-    if executor is not None:  # e.g. Dask's: results arrive in order, each saved at once
-        for key, row in zip(tasks, executor.map(_run_point, tasks.values()), strict=True):
-            save(key, row)
-    elif workers > 1 and len(tasks) > 1:
-        pool = ProcessPoolExecutor(min(workers, len(tasks)), initializer=ignore_interrupts)
-        try:
-            futures = {pool.submit(_run_point, t): k for k, t in tasks.items()}
-            for future in as_completed(futures):
-                save(futures[future], future.result())
-        finally:  # on an interrupt, drop the points not started instead of running them all
-            pool.shutdown(wait=True, cancel_futures=True)
-    else:
-        for key, task in tasks.items():
-            save(key, _run_point(task))
 
 
 def table_text(run: SweepRun) -> str:
@@ -293,3 +274,20 @@ def run_and_analyse(sweep: Sweep, base: Scenario, base_path: Path, out: Path, wo
     if on_points is not None:
         on_points(run)
     return run, analyse(run, max(sweep.runs, DISCOVERY_RUNS), workers)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep: its points (``run.rows``: the values and each point's statistics)
+    and the design's analysis."""
+
+    run: SweepRun
+    analysis: SweepAnalysis
+
+    def to_pandas(self) -> Any:
+        """One row per point: the parameter values, each outcome's probability with its
+        95% interval, time quantiles and the median price (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.run.rows).rename_axis("point")
+

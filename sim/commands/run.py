@@ -92,8 +92,9 @@ def run_scenario(args: argparse.Namespace, argv: list[str], scenario: Scenario, 
 
 def sweep_scenario(args: argparse.Namespace, scenario: Scenario, workers: int,
                    argv: list[str], executor: Executor | None = None) -> int:
+    from sim import api
     from sim.analysis.sweep import Sweep, load_sweep, parse_vary
-    from sim.outputs.sweep_folder import run_sweep
+    from sim.outputs.text.sweep import summary_lines
 
     if args.sweep and args.vary:
         raise ScenarioError("use either --sweep or --vary, not both")
@@ -109,6 +110,10 @@ def sweep_scenario(args: argparse.Namespace, scenario: Scenario, workers: int,
             print(f"note: {args.sweep} was written for {sweep.scenario}; "
                   f"running it on {args.scenario}", file=sys.stderr)
     out = args.out or Path("results") / args.scenario.stem / sweep.name
-    run_sweep(sweep, scenario, args.scenario, out, workers, figures=not args.no_figures,
-              quiet=args.quiet, command=["run.py", *argv], executor=executor)
+    found = api.sweep(scenario, sweep, workers=workers, progress=not args.quiet,
+                      executor=executor, out=out, figures=not args.no_figures,
+                      command=["run.py", *argv])
+    if not args.quiet:
+        print("\n".join(summary_lines(found.run, found.analysis)))
+        print(f"\n  wrote {out}/: sweep.json, " + ", ".join(api.written(out, "sweep.json")))
     return 0
