@@ -1,5 +1,5 @@
 """Entry point: ``python run.py scenarios/oracle.yaml`` (see README.md)."""
-from sim.commands.main import main
+from sim.commands.main import entry
 
 if __name__ == "__main__":  # worker processes (Dask, spawn) import this file
-    raise SystemExit(main())
+    entry()

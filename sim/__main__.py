@@ -1,6 +1,6 @@
 """``python -m sim ...``: the same commands as ``run.py`` and the ``dealsim`` script."""
 
-from sim.commands.main import main
+from sim.commands.main import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

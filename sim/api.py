@@ -14,12 +14,14 @@ are typed objects: a ``Run`` (``to_pandas()``, ``to_parquet()``), its ``RunSumma
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from sim import folders
 from sim.analysis.backtest import DEFAULT_RUNS as BACKTEST_RUNS
 from sim.analysis.backtest import Backtest, find_cases, load_cases, run_cases
 from sim.analysis.compare import Comparison, compare_runs
@@ -30,7 +32,7 @@ from sim.outputs.backtest_folder import write_backtest
 from sim.outputs.compare_folder import write_comparison
 from sim.outputs.narration import traces
 from sim.outputs.run_folder import write_outputs
-from sim.outputs.sweep_folder import save_table, write_sweep
+from sim.outputs.sweep_folder import write_sweep
 from sim.running.blockstore import BlockStore
 from sim.running.montecarlo import simulate
 from sim.running.results import Run
@@ -76,15 +78,18 @@ def _path_of(scenario: Scenario) -> Path:
 def run(scenario: ScenarioLike, runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SEED, *,
         workers: int | None = None, precision: float | None = None, progress: bool = False,
         executor: Executor | None = None, out: Path | str | None = None,
-        resume: bool = False, figures: bool = True,
-        command: list[str] | None = None) -> Run:
+        resume: bool = False, fresh: bool = False, force: bool = False,
+        figures: bool = True, command: list[str] | None = None) -> Run:
     """Run ``runs`` replications (with ``precision``: add blocks of 1,000 until every
     outcome's 95% interval is within ±precision, ``runs`` being the cap).
 
     With ``out``, finished blocks are kept in ``out/.blocks`` as they finish, so an
     interrupted run leaves ``out/partial.json`` and ``resume=True`` finishes it exactly as
-    an uninterrupted run would; when it ends, the folder's outputs are written (``save``).
-    Same scenario and seed, same results, whatever ``workers`` or ``executor``.
+    an uninterrupted run would (``fresh=True`` discards them instead; with neither, saved
+    blocks are an error, never silently lost); when it ends, the folder's outputs are
+    published as one set (``save``). ``out`` must be dealsim's folder, new or empty
+    (``force=True`` writes into another). Same scenario and seed, same results, whatever
+    ``workers`` or ``executor``.
     """
     scenario = load(scenario)
     workers = workers or default_workers()
@@ -93,9 +98,17 @@ def run(scenario: ScenarioLike, runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SE
                            precision=precision, executor=executor)
         return Run(scenario, _path_of(scenario), results, seed, workers)
     out = Path(out)
-    store = BlockStore(out / ".blocks", scenario, seed)
-    if not resume:
+    folders.claim(out, "run", force=force)
+    store = BlockStore(folders.work_folder(out, ".blocks"), scenario, seed)
+    saved = store.count_all()
+    if saved and not (resume or fresh):
+        raise ScenarioError(f"--out {out} holds {saved:,} finished blocks of an interrupted "
+                            "run: add --resume to finish it, or --fresh to discard them")
+    if fresh:
         store.clear()
+    elif resume and progress and saved > store.count():
+        print(f"note: {saved - store.count():,} saved blocks in {out} were made by another "
+              "scenario, seed or dealsim version and are not reused", file=sys.stderr)
 
     def kept() -> dict[str, Any]:
         return {"blocks_saved": store.count(), "runs_requested": runs, "seed": seed,
@@ -107,16 +120,20 @@ def run(scenario: ScenarioLike, runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SE
         results = simulate(scenario, runs, seed, workers, progress=progress,
                            precision=precision, store=store, executor=executor)
         finished = Run(scenario, _path_of(scenario), results, seed, workers)
-        save(finished, out, figures=figures, command=command)
-    store.clear()
+        with folders.staged(out, "run") as stage:
+            write_outputs(finished, stage, figures=figures, command=command)
     return finished
 
 
-def save(run: Run, out: Path | str, figures: bool = True,
-         command: list[str] | None = None) -> dict[str, Any]:
-    """Write a run's folder: ``replications.csv``, the figures, ``report.html`` and, last,
-    ``summary.json`` (returned as a dict), each file atomically."""
-    return write_outputs(run, Path(out), figures=figures, command=command)
+def save(run: Run, out: Path | str, figures: bool = True, command: list[str] | None = None,
+         force: bool = False) -> dict[str, Any]:
+    """Write a run's folder: ``replications.csv``, the figures, ``report.html`` and
+    ``summary.json`` (returned as a dict), published as one set: a reader sees the earlier
+    set or this one, never a mix."""
+    out = Path(out)
+    folders.claim(out, "run", force=force)
+    with folders.staged(out, "run", discard=()) as stage:
+        return write_outputs(run, stage, figures=figures, command=command)
 
 
 def tell(run: Run, replication: int | None = None, examples: bool = False) -> str:
@@ -128,51 +145,59 @@ def tell(run: Run, replication: int | None = None, examples: bool = False) -> st
 def sweep(scenario: ScenarioLike, design: Sweep | Path | str | Mapping[str, Any], *,
           runs: int | None = None, seed: int | None = None, workers: int | None = None,
           progress: bool = False, executor: Executor | None = None,
-          out: Path | str | None = None, figures: bool = True,
+          out: Path | str | None = None, force: bool = False, figures: bool = True,
           command: list[str] | None = None) -> SweepResult:
     """A parameter sweep of ``scenario``: ``design`` is a sweep file, a ``Sweep`` or a dict
     as a sweep file would hold (``runs`` and ``seed`` override its own). Every point runs
     on the same seed (common random numbers). With ``out``, each point is saved in
-    ``out/points/`` as it finishes (a rerun reuses them) and the folder is written;
-    without, the points are kept in a temporary folder for the call."""
+    ``out/points/`` as it finishes (a rerun reuses them) and the folder's set is published
+    whole; without, the points are kept in a temporary folder for the call."""
     base = load(scenario)
     plan = (load_sweep(Path(design)) if isinstance(design, str | Path)
             else design if isinstance(design, Sweep) else Sweep.model_validate(dict(design)))
     plan = plan.model_copy(update={k: v for k, v in (("runs", runs), ("seed", seed))
                                    if v is not None})
     workers = workers or default_workers()
+    if out is not None:
+        folders.claim(Path(out), "sweep", force=force)
+        folders.work_folder(Path(out), "points")
     with tempfile.TemporaryDirectory(prefix="dealsim-sweep-") as scratch:
         folder = Path(out) if out is not None else Path(scratch)
-        run_, analysis = run_and_analyse(
-            plan, base, _path_of(base), folder, workers, progress=progress, executor=executor,
-            on_points=(lambda r: save_table(r, folder)) if out is not None else None)
+        run_, analysis = run_and_analyse(plan, base, _path_of(base), folder, workers,
+                                         progress=progress, executor=executor)
         if out is not None:
-            write_sweep(run_, analysis, folder, figures=figures, command=command)
+            with folders.staged(folder, "sweep", discard=("partial.json",)) as stage:
+                write_sweep(run_, analysis, stage, figures=figures, command=command)
     return SweepResult(run_, analysis)
 
 
 def compare(scenarios: Sequence[ScenarioLike], runs: int = DEFAULT_RUNS,
             seed: int = DEFAULT_SEED, *, workers: int | None = None, progress: bool = False,
             executor: Executor | None = None, out: Path | str | None = None,
-            figures: bool = True, command: list[str] | None = None) -> Comparison:
+            force: bool = False, figures: bool = True,
+            command: list[str] | None = None) -> Comparison:
     """Two or more scenarios run with the same seed (common random numbers), each
     outcome's probability side by side with its paired difference from the first."""
     loaded = [load(s) for s in scenarios]  # every scenario checked before any run
     if len(loaded) < 2:
         raise ScenarioError("compare needs at least two scenarios")
     workers = workers or default_workers()
+    if out is not None:
+        folders.claim(Path(out), "compare", force=force)
     runs_ = [Run(s, _path_of(s), simulate(s, runs, seed, workers, progress=progress,
                                           executor=executor), seed, workers)
              for s in loaded]
     found = compare_runs(runs_)
     if out is not None:
-        write_comparison(found, Path(out), figures=figures, command=command)
+        with folders.staged(Path(out), "compare", discard=()) as stage:
+            write_comparison(found, stage, figures=figures, command=command)
     return found
 
 
 def backtest(paths: Sequence[Path | str], runs: int = BACKTEST_RUNS, seed: int = DEFAULT_SEED,
              *, workers: int | None = None, log: Any = None, out: Path | str | None = None,
-             figures: bool = True, command: list[str] | None = None) -> Backtest:
+             force: bool = False, figures: bool = True,
+             command: list[str] | None = None) -> Backtest:
     """Run every case file under ``paths`` (a scenario with an ``actual:`` block) and score
     its forecast against the record, beside leave-one-out base rates; ``log`` (a file,
     e.g. ``sys.stderr``) hears of each case as it finishes."""
@@ -182,13 +207,16 @@ def backtest(paths: Sequence[Path | str], runs: int = BACKTEST_RUNS, seed: int =
                             + ", ".join(map(str, paths)))
     cases = load_cases(files)  # every file checked before any run starts
     workers = workers or default_workers()
+    if out is not None:
+        folders.claim(Path(out), "backtest", force=force)
     if log is not None and skipped:
         print(f"  not cases (no actual: block): {', '.join(p.name for p in skipped)}", file=log)
     found = Backtest(run_cases(cases, runs, seed, workers, log), runs, seed, workers,
                      skipped)
     if out is not None:
-        write_backtest(found.scored, runs, seed, workers, Path(out), figures=figures,
-                       command=command)
+        with folders.staged(Path(out), "backtest", discard=()) as stage:
+            write_backtest(found.scored, runs, seed, workers, stage, figures=figures,
+                           command=command)
     return found
 
 

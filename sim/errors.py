@@ -16,3 +16,8 @@ class ScenarioError(Exception):
 class Terminated(KeyboardInterrupt):
     """SIGTERM turned into an orderly stop: a KeyboardInterrupt, so every clean-up that
     saves finished work on Ctrl-C runs for it too; the command line exits 143, not 130."""
+
+
+class OutputError(ScenarioError):
+    """An output folder dealsim must not or cannot write (not its own, a full disk, no
+    permission): shown as the same one line, exit code 2, with earlier results intact."""

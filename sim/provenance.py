@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -29,6 +30,20 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             found[name] = None
     return found
+
+
+@functools.cache
+def model_hash() -> str:
+    """A hash of the code that turns a scenario and seed into results (the scenario,
+    model and running packages and dealsim's version): saved work is reused only by the
+    code that made it, so an upgrade never mixes two versions' replications."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(str(versions().get("dealsim")).encode())
+    for folder in ("scenario", "model", "running"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def git_commit() -> str | None:

@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import sys
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,6 +38,7 @@ from sim.errors import ScenarioError
 from sim.files import atomic_write_text
 from sim.limits import MAX_RUNS, MAX_SWEEP_POINTS
 from sim.model.outcome import OUTCOMES
+from sim.provenance import model_hash
 from sim.running.montecarlo import simulate
 from sim.running.results import Results
 from sim.running.runner import execute, keeping_partial
@@ -173,9 +173,21 @@ def _run_point(task: tuple[Scenario, dict[str, float], int, int, str]) -> dict[s
     return point_stats(simulate(overrides.apply(base, values, source), runs, seed))
 
 
+def saved_point(path: Path) -> dict[str, Any] | None:
+    """A point saved by an earlier run, or None when there is none or it cannot be read
+    back (a damaged file is only lost time: the point is run again)."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        row = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def point_key(base: Scenario, values: dict[str, float], runs: int, seed: int) -> str:
     text = json.dumps({"scenario": base.model_dump_json(), "values": sorted(values.items()),
-                       "runs": runs, "seed": seed}, sort_keys=True)
+                       "runs": runs, "seed": seed, "code": model_hash()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -203,8 +215,7 @@ def run_points(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers
         overrides.apply(base, values, source)  # every point valid before any work
     store = out / "points"
     keys = [point_key(base, p, sweep.runs, sweep.seed) for p in points]
-    done = {k: json.loads((store / f"{k}.json").read_text())
-            for k in set(keys) if (store / f"{k}.json").exists()}
+    done = {k: row for k in set(keys) if (row := saved_point(store / f"{k}.json"))}
     reused = sum(k in done for k in keys)
     todo = {k: p for k, p in zip(keys, points, strict=True) if k not in done}
     bar = tqdm(total=len(todo), unit="point", file=sys.stderr, delay=2.0, disable=not progress,
@@ -265,14 +276,10 @@ def analyse(run: SweepRun, discovery_runs: int, workers: int) -> SweepAnalysis:
 
 def run_and_analyse(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers: int,
                     progress: bool = False, executor: Executor | None = None,
-                    on_points: Callable[[SweepRun], None] | None = None,
                     ) -> tuple[SweepRun, SweepAnalysis]:
     """Run a sweep's points (saved in ``out/points/`` as they finish) and analyse them,
-    writing nothing else. ``on_points`` hears of the finished points before the analysis's
-    own (longer) discovery run, so a caller can save the table first."""
+    writing nothing else."""
     run = run_points(sweep, base, base_path, out, workers, progress, executor)
-    if on_points is not None:
-        on_points(run)
     return run, analyse(run, max(sweep.runs, DISCOVERY_RUNS), workers)
 
 

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
 
     log = None if args.quiet else sys.stderr
     found = api.backtest(args.paths, args.runs, args.seed, workers=args.workers, log=log,
-                         out=args.out, figures=not args.no_figures,
+                         out=args.out, force=args.force, figures=not args.no_figures,
                          command=["run.py", "backtest", *argv])
     if not args.quiet:
         written = ["backtest.csv", "backtest_by_kind.csv"]

@@ -34,7 +34,8 @@ def main(argv: list[str]) -> int:
     loaded = [api.load(path) for path in args.scenarios]  # every file checked first
     out = args.out or Path("results") / "compare" / "-vs-".join(labels(args.scenarios))
     found = api.compare(loaded, args.runs, args.seed, workers=args.workers,
-                        progress=not args.quiet, out=out, figures=not args.no_figures,
+                        progress=not args.quiet, out=out, force=args.force,
+                        figures=not args.no_figures,
                         command=["run.py", "compare", *argv])
     if not args.quiet:
         files = ["outcomes.png", "time_to_resolution.png"] if not args.no_figures else []

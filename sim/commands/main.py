@@ -31,6 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(run.main, argv)
 
 
+def entry() -> None:
+    """The program's entry (``run.py``, ``python -m sim``, ``dealsim``): ``main`` and exit.
+    After a stop, further Ctrl-C or SIGTERM are ignored: the work is saved and the process
+    is on its way out, and a signal raised in Python's own exit would print a traceback."""
+    code = main()
+    if code in (130, 143):
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, signal.SIG_IGN)
+    raise SystemExit(code)
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
@@ -56,4 +67,4 @@ def guarded(command: Callable[[list[str]], int], argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

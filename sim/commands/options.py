@@ -49,13 +49,17 @@ replication = bounded(int, 0, math.inf, "0 or more (replications count from 0)")
 
 def add_run_options(p: argparse.ArgumentParser, runs: int | None, runs_help: str,
                     out_help: str, out: Path | None = None) -> None:
-    """--runs, --seed, --workers, --out, --no-figures, --quiet."""
+    """--runs, --seed, --workers, --out, --force, --no-figures, --quiet."""
     p.add_argument("--runs", type=count, default=runs, help=runs_help)
     p.add_argument("--seed", type=seed, default=DEFAULT_SEED,
                    help=f"random seed: same seed, same results (default {DEFAULT_SEED})")
     p.add_argument("--workers", type=workers, default=None,
                    help="processes (default: all cores); results do not depend on it")
     p.add_argument("--out", type=Path, default=out, help=out_help)
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out folder that is not dealsim's and not empty "
+                        "(files named like dealsim's outputs are replaced, nothing else "
+                        "is touched)")
     p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     p.add_argument("--quiet", action="store_true", help="no summary or progress bar")
 

@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
                    help="cap on runs with --precision (default 1,000,000)")
     p.add_argument("--resume", action="store_true",
                    help="reuse the finished blocks of an interrupted run in the same --out")
+    p.add_argument("--fresh", action="store_true",
+                   help="discard the finished blocks of an interrupted run and start again")
     add_cluster_options(p)
     p.add_argument("--sweep", type=Path, default=None, metavar="SWEEP.yaml",
                    help="run a parameter sweep over the scenario (see scenarios/sweeps/)")
@@ -80,7 +82,8 @@ def run_scenario(args: argparse.Namespace, argv: list[str], scenario: Scenario, 
                        f"{runs:,} runs (0 to {runs - 1:,})")
     run = api.run(scenario, runs, args.seed, workers=workers, precision=args.precision,
                   progress=not args.quiet, executor=executor, out=out, resume=args.resume,
-                  figures=not args.no_figures, command=["run.py", *argv])
+                  fresh=args.fresh, force=args.force, figures=not args.no_figures,
+                  command=["run.py", *argv])
     if not args.quiet:
         files = ", ".join(api.written(out))
         print(format_summary(run, api.summarise(run)))
@@ -111,7 +114,8 @@ def sweep_scenario(args: argparse.Namespace, scenario: Scenario, workers: int,
                   f"running it on {args.scenario}", file=sys.stderr)
     out = args.out or Path("results") / args.scenario.stem / sweep.name
     found = api.sweep(scenario, sweep, workers=workers, progress=not args.quiet,
-                      executor=executor, out=out, figures=not args.no_figures,
+                      executor=executor, out=out, force=args.force,
+                      figures=not args.no_figures,
                       command=["run.py", *argv])
     if not args.quiet:
         print("\n".join(summary_lines(found.run, found.analysis)))

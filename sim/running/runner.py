@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sim.files import atomic_write_json
+from sim.signals import deferred
 
 Task = TypeVar("Task")
 Result = TypeVar("Result")
@@ -31,8 +32,11 @@ def default_workers() -> int:
 
 def ignore_interrupts() -> None:
     """Pool workers leave Ctrl-C to the main process, which saves what is finished and
-    stops them in order; otherwise each worker prints its own KeyboardInterrupt traceback."""
+    stops them; otherwise each worker prints its own KeyboardInterrupt traceback. SIGTERM
+    (from the main process stopping them, or sent to the group) ends a worker at once,
+    not through the handler a forked worker inherits."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def execute(function: Callable[[Task], Result], tasks: Sequence[Task], workers: int = 1,
@@ -54,8 +58,26 @@ def execute(function: Callable[[Task], Result], tasks: Sequence[Task], workers: 
                 futures = {pool.submit(function, t): i for i, t in enumerate(tasks)}
                 for future in as_completed(futures):
                     yield futures[future], future.result()
-        finally:  # on an interrupt, drop the tasks not started instead of running them all
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            with deferred(reraise=False):  # a second Ctrl-C must not cut the stop short
+                stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: drop the tasks not started and end the workers mid-task (their
+    blocks are lost, the finished ones are saved), so a stop takes a moment, not as long
+    as the slowest running block. ``ProcessPoolExecutor`` has no public way to end its
+    workers before Python 3.14 (``terminate_workers``); its ``_processes`` is the one."""
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=2)
+        if process.is_alive():
+            process.kill()
 
 
 @contextmanager
@@ -63,11 +85,16 @@ def keeping_partial(out: Path, record: Callable[[], dict[str, Any]],
                     message: Callable[[], str]) -> Iterator[None]:
     """Around work whose finished parts are saved as they finish: when it is interrupted,
     write ``out/partial.json`` (what ``record()`` says was kept and how to finish) and
-    print ``message()``; when it ends normally, remove any earlier ``partial.json``."""
+    print ``message()``. A normal end leaves ``partial.json`` to the caller, which removes
+    it when it publishes the finished set (``sim.folders.staged``)."""
     try:
         yield
     except KeyboardInterrupt:
-        atomic_write_json(out / PARTIAL, {"partial": True, **record()})
-        print(f"interrupted: {message()}", file=sys.stderr)
+        with deferred(reraise=False):  # a second Ctrl-C must not leave it half-written
+            try:
+                atomic_write_json(out / PARTIAL, {"partial": True, **record()})
+                print(f"interrupted: {message()}", file=sys.stderr)
+            except OSError as exc:  # a full disk: the blocks saved so far still count
+                print(f"interrupted: could not write {out / PARTIAL} ({exc.strerror}); "
+                      f"{message()}", file=sys.stderr)
         raise
-    (out / PARTIAL).unlink(missing_ok=True)
