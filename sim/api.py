@@ -26,7 +26,7 @@ from sim.analysis.backtest import DEFAULT_RUNS as BACKTEST_RUNS
 from sim.analysis.backtest import Backtest, find_cases, load_cases, run_cases
 from sim.analysis.compare import Comparison, compare_runs
 from sim.analysis.summary import RunSummary, summarise
-from sim.analysis.sweep import Sweep, SweepResult, load_sweep, run_and_analyse
+from sim.analysis.sweep import Sweep, SweepResult, load_sweep, run_and_analyse, sweep_from_dict
 from sim.errors import ScenarioError
 from sim.outputs.backtest_folder import write_backtest
 from sim.outputs.compare_folder import write_comparison
@@ -154,7 +154,7 @@ def sweep(scenario: ScenarioLike, design: Sweep | Path | str | Mapping[str, Any]
     whole; without, the points are kept in a temporary folder for the call."""
     base = load(scenario)
     plan = (load_sweep(Path(design)) if isinstance(design, str | Path)
-            else design if isinstance(design, Sweep) else Sweep.model_validate(dict(design)))
+            else design if isinstance(design, Sweep) else sweep_from_dict(dict(design)))
     plan = plan.model_copy(update={k: v for k, v in (("runs", runs), ("seed", seed))
                                    if v is not None})
     workers = workers or default_workers()

@@ -179,16 +179,19 @@ def _recover(out: Path, manifest: dict[str, Any]) -> None:
     """Finish a publish the journal says was under way; remove staging folders of runs
     that never reached it (killed, or a crash before publishing)."""
     journal = manifest.get("publishing")
-    pending = journal.get("staging") if isinstance(journal, dict) else None
-    if isinstance(pending, str) and _entry_name(pending) and isinstance(
-            journal.get("files"), dict):
-        stage = out / pending
+    journal = journal if isinstance(journal, dict) else {}
+    pending, files = journal.get("staging"), journal.get("files")
+    if _entry_name(pending) and isinstance(files, dict):
+        stage = out / str(pending)
+        names = [n for n in files if _entry_name(n)]
         if stage.is_dir() and not stage.is_symlink():
-            for name in journal["files"]:
-                if _entry_name(name) and (stage / name).is_file():
+            for name in names:
+                if (stage / name).is_file():
                     os.replace(stage / name, out / name)
+        for name in set(manifest["files"]) - set(names):  # the old set's, as publish would
+            _remove(out / name)
         manifest = {k: v for k, v in manifest.items() if k != "publishing"}
-        manifest["files"] = {n: h for n, h in journal["files"].items() if _entry_name(n)}
+        manifest["files"] = {n: files[n] for n in names}
         _write_manifest(out, manifest)
     for path in out.glob(STAGING + "*"):
         _remove(path)

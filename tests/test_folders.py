@@ -348,3 +348,23 @@ def test_any_number_of_interrupts_ends_within_five_seconds(
     time.sleep(0.5)
     assert _group_alive(process.pid) == [], "workers left behind"
     assert json.loads((tmp_path / "d" / "partial.json").read_text())["blocks_saved"] >= 1
+
+
+def test_a_stop_in_a_sweeps_write_phase_leaves_the_earlier_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before, a new points.csv beside the old sweep.json and no partial.json."""
+    d = tmp_path / "sweep"
+    grid = {"name": "g", "design": "grid", "runs": 200,
+            "parameters": {"committee.clear_threshold": {"low": 0.5, "high": 0.9, "points": 2}}}
+    api.sweep(EXAMPLE, grid, out=d, figures=False)
+    before = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+
+    def stopped(run: object, analysis: object, out: Path, **kwargs: object) -> None:
+        (out / "points.csv").write_text("new")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "write_sweep", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        api.sweep(EXAMPLE, {**grid, "runs": 300}, out=d, figures=False)
+    after = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+    assert after == before and not list(d.glob(folders.STAGING + "*"))

@@ -126,6 +126,17 @@ def load_sweep(path: Path) -> Sweep:
         raise ScenarioError(f"{source}:{line}: {dotted}: {message}") from None
 
 
+def sweep_from_dict(data: dict[str, Any]) -> Sweep:
+    """A sweep from a dict shaped as a sweep file (the Python API), its errors one line."""
+    try:
+        return Sweep.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(map(str, error["loc"])) or "sweep"
+        raise ScenarioError(f"sweep: {where}: "
+                            f"{error['msg'].removeprefix('Value error, ')}") from None
+
+
 def parse_vary(texts: list[str], runs: int | None, seed: int) -> Sweep:
     """``--vary path=low:high:points`` (once or twice) as a grid sweep."""
     parameters = {}
