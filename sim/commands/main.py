@@ -9,10 +9,12 @@ parsed, so ``--help`` answers at once. The same entry serves ``python -m sim`` a
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 
 from sim.commands import backtest, compare, replay, run
 from sim.errors import ScenarioError, Terminated
@@ -33,12 +35,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The program's entry (``run.py``, ``python -m sim``, ``dealsim``): ``main`` and exit.
-    After a stop, further Ctrl-C or SIGTERM are ignored: the work is saved and the process
-    is on its way out, and a signal raised in Python's own exit would print a traceback."""
+    After a stop the work is saved and the workers are ended, so the process leaves at
+    once, without Python's exit handlers: a library's (Dask's closing its clusters, the
+    process pool's joining its threads) can wait for ever on what the stop cut short, and
+    a further Ctrl-C in them would print a traceback."""
     code = main()
     if code in (130, 143):
-        for s in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(s, signal.SIG_IGN)
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
     raise SystemExit(code)
 
 
