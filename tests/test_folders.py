@@ -368,3 +368,28 @@ def test_a_stop_in_a_sweeps_write_phase_leaves_the_earlier_set(
         api.sweep(EXAMPLE, {**grid, "runs": 300}, out=d, figures=False)
     after = {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
     assert after == before and not list(d.glob(folders.STAGING + "*"))
+
+
+def test_ctrl_c_twice_on_a_local_dask_cluster_ends_within_five_seconds(tmp_path: Path) -> None:
+    """Before, a stop on Dask waited for ever on the cluster's orderly close."""
+    pytest.importorskip("distributed")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), EXAMPLE, "--runs", "400000", "--dask-local",
+         "2", "--out", tmp_path / "d", "--quiet"], cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not list((tmp_path / "d").glob(".blocks/*/block-*.npz")):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    for _ in range(2):
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(0.1)
+    try:
+        _, err = process.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("still running 5 s after the last signal")
+    assert process.returncode == 130 and "Traceback" not in err, err
+    time.sleep(0.5)
+    assert _group_alive(process.pid) == [], "workers left behind"
