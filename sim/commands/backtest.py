@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.commands import options
 from sim.commands.options import add_run_options, program
 
 DEFAULT_RUNS = 2_000
@@ -13,12 +14,12 @@ DEFAULT_OUT = Path("results/backtest")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = options.Parser(
         prog=f"{program()} backtest",
         description="Run every case file (a scenario with an actual: block) and score the "
                     "forecasts against what happened, beside a leave-one-out base rate.",
         epilog="Example: python run.py backtest scenarios/cases/ --runs 5000")
-    p.add_argument("paths", type=Path, nargs="+", metavar="PATH",
+    p.add_argument("paths", type=options.input_path, nargs="+", metavar="PATH",
                    help="case files or folders (searched for *.yaml)")
     add_run_options(p, runs=DEFAULT_RUNS,
                     runs_help=f"replications per case (default {DEFAULT_RUNS:,})",

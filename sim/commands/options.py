@@ -1,16 +1,20 @@
-"""The options every command that runs replications shares, each checked as it is parsed."""
+"""The options every command that runs replications shares, each checked as it is parsed,
+and the parser every command uses: an argument error is one line, like every other error."""
 
 from __future__ import annotations
 
 import argparse
 import math
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from sim.errors import ScenarioError
 from sim.limits import MAX_RUNS, MAX_WORKERS
+from sim.running.cluster import check_address
 
 DEFAULT_RUNS = 10_000
 DEFAULT_SEED = 20200914
@@ -21,6 +25,23 @@ def program() -> str:
     ``python -m sim``."""
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "run.py"
     return "python -m sim" if name == "__main__.py" else name if name == "dealsim" else "run.py"
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (a newline, a terminal escape) shown escaped, as
+    ``ScenarioError`` shows them: what a user typed or a file holds stays one inert line."""
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, but an argument error is one line and exit code 2, as a bad
+    scenario is: ``error: --runs: not a whole number: 'abc' (see run.py --help)`` instead
+    of the usage block, which buries the problem. ``--help`` is argparse's own."""
+
+    def error(self, message: str) -> NoReturn:
+        line = printable(message.removeprefix("argument "))
+        self.exit(2, f"error: {line} (see {self.prog} --help)\n")
 
 
 def bounded(kind: type[int] | type[float], low: float, high: float,
@@ -47,6 +68,49 @@ workers = bounded(int, 1, MAX_WORKERS, f"between 1 and {MAX_WORKERS}")
 replication = bounded(int, 0, math.inf, "0 or more (replications count from 0)")
 
 
+def _kind(text: str) -> str | None:
+    """"folder", "other" (a pipe, a device, a socket) or "file" for what ``text`` names;
+    None when nothing is there (the loader then says "no such file")."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path")
+    try:
+        mode = os.stat(text).st_mode
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"{text}: cannot read "
+                            f"({getattr(exc, 'strerror', None) or exc})") from None
+    return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
+def input_file(text: str) -> Path:
+    """An argparse type: a file to read (a scenario, a sweep). A folder, a pipe or a device
+    is refused before anything opens it: opening a pipe blocks until someone writes to it,
+    and a device such as /dev/zero never ends."""
+    kind = _kind(text)
+    if kind == "folder":
+        raise ScenarioError(f"{text}: a folder, not a file")
+    if kind == "other":
+        raise ScenarioError(f"{text}: not a regular file (a pipe, a device or a socket)")
+    return Path(text)
+
+
+def input_path(text: str) -> Path:
+    """An argparse type: a file or a folder of files (backtest's cases); as ``input_file``,
+    but a folder is welcome. An empty name is refused, not read as the current folder."""
+    if _kind(text) == "other":
+        raise ScenarioError(f"{text}: not a regular file (a pipe, a device or a socket)")
+    return Path(text)
+
+
+def scheduler(text: str) -> str:
+    """An argparse type: a Dask scheduler's address, its form checked before connecting."""
+    try:
+        return check_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_run_options(p: argparse.ArgumentParser, runs: int | None, runs_help: str,
                     out_help: str, out: Path | None = None) -> None:
     """--runs, --seed, --workers, --out, --force, --no-figures, --quiet."""
@@ -65,8 +129,9 @@ def add_run_options(p: argparse.ArgumentParser, runs: int | None, runs_help: str
 
 
 def add_cluster_options(p: argparse.ArgumentParser) -> None:
-    """--scheduler and --dask-local: where the replications run."""
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run on an existing dask.distributed cluster")
-    p.add_argument("--dask-local", type=workers, default=None, metavar="N",
-                   help="start a local Dask cluster of N worker processes and run on it")
+    """--scheduler or --dask-local (one cluster or the other): where the replications run."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", type=scheduler, default=None, metavar="tcp://HOST:PORT",
+                       help="run on an existing dask.distributed cluster")
+    where.add_argument("--dask-local", type=workers, default=None, metavar="N",
+                       help="start a local Dask cluster of N worker processes and run on it")

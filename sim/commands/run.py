@@ -24,16 +24,20 @@ COMMANDS_HELP = """commands:
 each command has its own --help, e.g. "%(prog)s compare --help"."""
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def parser(seed: int | None = options.DEFAULT_SEED) -> argparse.ArgumentParser:
+    """The command's arguments; ``seed=None`` leaves ``--seed`` None when it is not given
+    (a sweep then keeps its file's seed)."""
+    p = options.Parser(
         prog=program(), formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Simulate how a forced sale ends — sale, shutdown, abandoned or "
                     "unresolved —\nand when, to whom, at what price.\n\n" + COMMANDS_HELP,
         epilog="Example: python run.py scenarios/oracle.yaml --runs 20000 --seed 7")
-    p.add_argument("scenario", type=Path, help="scenario file (YAML), e.g. scenarios/oracle.yaml")
+    p.add_argument("scenario", type=options.input_file,
+                   help="scenario file (YAML), e.g. scenarios/oracle.yaml")
     add_run_options(p, runs=None, runs_help=f"replications (default {DEFAULT_RUNS:,}; in a "
                     "sweep, per point: the sweep file's runs)",
                     out_help="output folder (default: results/<scenario file stem>/)")
+    p.set_defaults(seed=seed)
     p.add_argument("--trace", action="store_true",
                    help="then tell one replication of each outcome as a dated story")
     p.add_argument("--trace-run", type=options.replication, default=None, metavar="K",
@@ -48,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="discard the finished blocks of an interrupted run and start again")
     add_cluster_options(p)
-    p.add_argument("--sweep", type=Path, default=None, metavar="SWEEP.yaml",
+    p.add_argument("--sweep", type=options.input_file, default=None, metavar="SWEEP.yaml",
                    help="run a parameter sweep over the scenario (see scenarios/sweeps/)")
     p.add_argument("--vary", action="append", default=None, metavar="PATH=LOW:HIGH:N",
                    help="quick grid sweep of one number (twice for a 2-D grid), e.g. "
@@ -104,8 +108,10 @@ def sweep_scenario(args: argparse.Namespace, scenario: Scenario, workers: int,
     sweep: Sweep = load_sweep(args.sweep) if args.sweep else parse_vary(args.vary, args.runs,
                                                                          args.seed)
     if args.sweep:
-        changes = {k: v for k, v in (("runs", args.runs),
-                                     ("seed", args.seed if "--seed" in argv else None))
+        # The file's seed stands unless --seed is given, however spelled (--seed 7, --seed=7,
+        # --see 7): the same arguments parsed with no default for it tell.
+        given_seed = parser(seed=None).parse_args(argv).seed
+        changes = {k: v for k, v in (("runs", args.runs), ("seed", given_seed))
                    if v is not None}
         sweep = sweep.model_copy(update=changes)
         named = sweep.scenario and (args.sweep.parent / sweep.scenario).resolve()
