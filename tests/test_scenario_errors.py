@@ -191,8 +191,8 @@ CASES = {
         "instruments[0].tiers", ["only a service_ban has tiers", "divestiture_order"]),
     "duplicate tier id": (
         edit("    date: 2021-03-01", "    date: 2021-03-01\n    tiers:\n"
-             "      - {id: a, date: 2021-03-01}\n      - {id: a, date: 2021-04-01}"), 8,
-        "instruments[0].tiers", ["duplicate tier id"]),
+             "      - {id: a, date: 2021-03-01}\n      - {id: a, date: 2021-04-01}"), 10,
+        "instruments[0].tiers[1].id", ["duplicate tier id 'a'", "the first is on line 9"]),
     "tier date not after start": (
         edit("    date: 2021-03-01", "    date: 2021-03-01\n    tiers:\n"
              "      - {id: a, date: 2021-03-01}\n      - {id: b, date: 2020-12-01}"), 10,
@@ -290,8 +290,8 @@ CASES = {
         "    - {name: P, files_day: {dist: uniform, low: -4000, high: 10}}\n", 18,
         "court.plaintiffs[0].files_day", ["must lie within 3650 days either side"]),
     "duplicate plaintiff": (
-        BASE + "court:\n  plaintiffs:\n    - {name: P}\n    - {name: P}\n", 17,
-        "court.plaintiffs", ["duplicate plaintiff name"]),
+        BASE + "court:\n  plaintiffs:\n    - {name: P}\n    - {name: P}\n", 19,
+        "court.plaintiffs[1].name", ["duplicate plaintiff name 'P'"]),
     "zero ruling days": (
         BASE + "court:\n  ruling_days: 0\n", 17, "court.ruling_days", ["must be > 0 days"]),
     "trustee floor above 1": (

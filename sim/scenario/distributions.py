@@ -19,18 +19,43 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     model_validator,
 )
 from scipy import stats
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+from sim.limits import MAX_DAYS
+
+# The uniforms a ppf reads: streams give multiples of 2**-53 below 1 (Generator.random(),
+# sim.running.streams), an exact 0 raised to the smallest float, which ppf raises to
+# U_MIN (scipy's beta is nan that far out). So every draw is ppf(u) for u in this range.
+U_MIN = 2.0**-53
+U_MAX = 1 - 2.0**-53
+OVERFLOWS = "its range overflows (parameters too large to compute with)"
+MIDPOINTS = (np.arange(1000) + 0.5) / 1000  # the quantiles a mean is taken over
+
+
+def _no_bool(value: Any) -> Any:
+    """YAML's true and false are no numbers (pydantic would take them for 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
+NotBool = BeforeValidator(_no_bool)
+Finite = Annotated[float, NotBool, Field(allow_inf_nan=False)]
+Positive = Annotated[float, NotBool, Field(gt=0, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):
     # Infinity survives the JSON that carries a scenario to the workers (a normal's default
     # bounds); JSON's null would not validate back.
     model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="strings")
+    # Where an unbounded tail is cut (a day count's cap, set by the key's range check):
+    # not a parameter, so not in the file or its JSON; validating again sets it again.
+    _cap: float | None = PrivateAttr(default=None)
 
     @cached_property
     def frozen(self) -> Any:
@@ -38,19 +63,32 @@ class _Dist(BaseModel):
         raise NotImplementedError
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return np.asarray(self.frozen.ppf(u), dtype=float)
+        x = np.asarray(self.frozen.ppf(np.clip(u, U_MIN, U_MAX)), dtype=float)
+        return x if self._cap is None else np.minimum(x, self._cap)
 
     def support(self) -> tuple[float, float]:
         low, high = self.frozen.support()
-        return float(low), float(high)
+        return float(low), (float(high) if self._cap is None else min(float(high), self._cap))
+
+    def capped(self, cap: float) -> _Dist:
+        """This distribution with its draws above ``cap`` set to ``cap``."""
+        copy = self.model_copy()
+        copy._cap = cap
+        return copy
 
     @property
     def is_constant(self) -> bool:
         return False
 
+    @property
+    def discrete(self) -> bool:
+        """Whether it puts mass on single values (a fixed number, a choice), so a bound it
+        touches is a value it draws."""
+        return False
+
     def average(self) -> float:
         """The mean by the midpoint rule on 1,000 quantiles: the same for every family."""
-        return float(np.mean(self.ppf((np.arange(1000) + 0.5) / 1000)))
+        return float(np.mean(self.ppf(MIDPOINTS)))
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
@@ -70,6 +108,10 @@ class Fixed(_Dist):
 
     @property
     def is_constant(self) -> bool:
+        return True
+
+    @property
+    def discrete(self) -> bool:
         return True
 
     def describe(self) -> str:
@@ -135,8 +177,8 @@ class Normal(_Dist):
     dist: Literal["normal"]
     mean: Finite
     sd: Positive
-    low: float = -math.inf
-    high: float = math.inf
+    low: Annotated[float, NotBool] = -math.inf
+    high: Annotated[float, NotBool] = math.inf
 
     @model_validator(mode="after")
     def _order(self) -> Normal:
@@ -175,13 +217,20 @@ class Beta(_Dist):
     def _feasible(self) -> Beta:
         if not self.low < self.mean < self.high:
             raise ValueError("needs low < mean < high")
-        m = (self.mean - self.low) / (self.high - self.low)
-        v = (self.sd / (self.high - self.low)) ** 2
+        width = self.high - self.low
+        if not math.isfinite(width):
+            raise ValueError(OVERFLOWS)
+        m = (self.mean - self.low) / width
+        scaled = self.sd / width  # at most 1/2 on any range; squared only once below it
+        too_large = (f"sd too large for this mean (needs sd < "
+                     f"{math.sqrt(m * (1 - m)) * width:.4g})")
+        if scaled >= 0.5:
+            raise ValueError(too_large)
+        v = scaled**2
         if v == 0:  # underflow: the shape parameters would divide by zero
             raise ValueError("sd too small for this range")
         if v >= m * (1 - m):
-            raise ValueError(f"sd too large for this mean (needs sd < "
-                             f"{math.sqrt(m * (1 - m)) * (self.high - self.low):.4g})")
+            raise ValueError(too_large)
         return self
 
     @cached_property
@@ -209,7 +258,7 @@ class Choice(_Dist):
 
     dist: Literal["choice"]
     values: Annotated[list[Finite], Field(min_length=1, max_length=1000)]
-    weights: Annotated[list[Annotated[float, Field(ge=0, allow_inf_nan=False)]],
+    weights: Annotated[list[Annotated[float, NotBool, Field(ge=0, allow_inf_nan=False)]],
                        Field(min_length=1, max_length=1000)] | None = None
 
     @model_validator(mode="after")
@@ -217,13 +266,16 @@ class Choice(_Dist):
         if self.weights is not None:
             if len(self.weights) != len(self.values):
                 raise ValueError("needs as many weights as values")
-            if sum(self.weights) <= 0:
+            if max(self.weights) <= 0:
                 raise ValueError("needs a positive total weight")
         return self
 
     @cached_property
     def frozen(self) -> Any:
-        w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights)
+        # Scaled by the largest weight first: [1e308, 1e308] are equal weights, though
+        # their sum overflows.
+        w = (np.ones(len(self.values)) if self.weights is None
+             else np.asarray(self.weights) / max(self.weights))
         return stats.rv_discrete(values=(np.arange(len(self.values)), w / w.sum()))
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
@@ -232,6 +284,10 @@ class Choice(_Dist):
 
     def support(self) -> tuple[float, float]:
         return min(self.values), max(self.values)
+
+    @property
+    def discrete(self) -> bool:
+        return True
 
 
 def _number_to_fixed(value: Any) -> Any:
@@ -254,36 +310,71 @@ DISTRIBUTIONS: dict[str, type[_Dist]] = {
     for cls in (Fixed, Uniform, Triangular, Pert, Normal, LogNormal, Beta, Exponential, Choice)
 }
 
+def _computable(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Refuse parameters whose draws or mean are not finite numbers (a lognormal with a
+    median of 1e308 draws infinity; a uniform over ±1.7e308 has no width), and any
+    arithmetic overflow on the way: one line, not a traceback."""
+    try:
+        with np.errstate(all="ignore"):
+            d = handler(value)
+            ends = d.ppf(np.array([U_MIN, U_MAX]))
+            x = d.ppf(MIDPOINTS)
+            mean = float(np.sum(x / x.size))  # as average(), without overflowing the sum
+    except ArithmeticError:
+        raise ValueError(OVERFLOWS) from None
+    if not (np.all(np.isfinite(ends)) and math.isfinite(mean)):
+        raise ValueError(OVERFLOWS)
+    return d
+
+
 # The families, as one type (``isinstance`` takes it); ``Dist`` is how a field reads one.
 Family = Fixed | Uniform | Triangular | Pert | Normal | LogNormal | Beta | Exponential | Choice
 Dist = Annotated[
     Family,
     Field(discriminator="dist"),
     BeforeValidator(_number_to_fixed),
+    WrapValidator(_computable),
 ]
 
 
-def _within(low: float, high: float, what: str, open_low: bool = False) -> AfterValidator:
-    """Check a distribution's whole support, not just its centre, against a range."""
+def _within(low: float, high: float, what: str, open_low: bool = False,
+            above: str | None = None) -> AfterValidator:
+    """Check a distribution's whole support, not just its centre, against a range, as a
+    plain number is checked: a fixed value or any value of a choice must lie in it.
+
+    With ``above`` (a day count's cap), an unbounded upper tail (an exponential's) is cut
+    at ``high`` instead (its draws beyond it are ``high``), unless most draws would be.
+    """
 
     def check(d: _Dist) -> _Dist:
         s_low, s_high = d.support()
         if math.isnan(s_low) or math.isnan(s_high):  # e.g. a uniform over ±1.7e308: inf - inf
-            raise ValueError("its range overflows (parameters too large to compute with)")
-        at_low = open_low and float(d.ppf(np.array([1e-12]))[0]) <= low
-        if s_low < low or s_high > high or at_low:
+            raise ValueError(OVERFLOWS)
+        if above is not None and s_high == math.inf and s_low >= low:
+            if float(d.ppf(np.array([0.5]))[0]) > high:
+                raise ValueError(f"{above}, but more than half of this one's draws are past it")
+            d, s_high = d.capped(high), high
+        # A continuous distribution may touch an open bound if it puts no mass there.
+        at_low = open_low and (s_low <= low if d.discrete
+                               else float(d.ppf(np.array([1e-12]))[0]) <= low)
+        if s_low < low or at_low or (s_high > high and above is None):
             raise ValueError(f"{what}, but this one ranges over [{s_low:g}, {s_high:g}]"
                              + (" (bound it with low/high)" if isinstance(d, Normal) else ""))
+        if s_high > high:
+            raise ValueError(f"{above}, but this one ranges over [{s_low:g}, {s_high:g}]")
         return d
 
     return AfterValidator(check)
 
 
+DAYS_CAP = f"must be at most {MAX_DAYS:,} days (the cap on any day count)"
 Probability = Annotated[Dist, _within(0.0, 1.0, "must lie in [0, 1]")]
 Share = Probability
-Days = Annotated[Dist, _within(0.0, math.inf, "must be >= 0 days")]
+Days = Annotated[Dist, _within(0.0, MAX_DAYS, "must be >= 0 days", above=DAYS_CAP)]
 # Days relative to a date, before (negative) or after it, within ten years either way.
-OffsetDays = Annotated[Dist, _within(-3650.0, 3650.0, "must lie within 3650 days either side")]
-PositiveDays = Annotated[Dist, _within(0.0, math.inf, "must be > 0 days", open_low=True)]
+OffsetDays = Annotated[Dist, _within(-MAX_DAYS, MAX_DAYS,
+                                     f"must lie within {MAX_DAYS} days either side")]
+PositiveDays = Annotated[Dist, _within(0.0, MAX_DAYS, "must be > 0 days", open_low=True,
+                                       above=DAYS_CAP)]
 Money = Annotated[Dist, _within(0.0, math.inf, "must be > 0 (USD bn)", open_low=True)]
 Exponent = Annotated[Dist, _within(0.0, math.inf, "must be > 0", open_low=True)]

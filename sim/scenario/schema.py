@@ -14,18 +14,26 @@ import hashlib
 import re
 import typing
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.limits import MAX_BIDDERS, MAX_DEADLINES, MAX_HORIZON_DAYS
+from sim.limits import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MAX_BIDDERS,
+    MAX_DAYS,
+    MAX_DEADLINES,
+    MAX_HORIZON_DAYS,
+)
 from sim.scenario.distributions import (
     Days,
     Exponent,
     Fixed,
     Money,
+    NotBool,
     OffsetDays,
     PositiveDays,
     Probability,
@@ -48,6 +56,40 @@ def structure_of(parent_stake: float) -> int:
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", max_length=60)]
 
+
+def _only_bool(value: Any) -> Any:
+    """A switch is true or false, not 1 or 0 (pydantic would take those)."""
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+def _no_number(value: Any) -> Any:
+    """A date is written as one (2020-09-14): a number is not read as seconds since 1970."""
+    if isinstance(value, int | float):
+        raise ValueError("expected a date like 2020-09-14")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_only_bool)]
+Date = Annotated[dt.date, BeforeValidator(_no_number)]
+# Every date a scenario names, and so (with day counts capped) every date it can reach.
+FIRST_DATE = dt.date(FIRST_YEAR, 1, 1)
+LAST_DATE = dt.date(LAST_YEAR, 12, 31)
+
+
+
+WINDOW = f"allowed: dates from {FIRST_DATE} to {LAST_DATE}, sim/limits.py"
+
+
+def _in_window(loc: tuple[str | int, ...], date: dt.date) -> None:
+    """Every date the file names lies in the window, so with every day count capped at
+    ``MAX_DAYS`` every date the model reaches (a due date extended twenty times, say)
+    stays far inside the calendar, which ends on 9999-12-31."""
+    if date < FIRST_DATE:
+        _fail(loc, f"{date} is before {FIRST_DATE} ({WINDOW})")
+    if date > LAST_DATE:
+        _fail(loc, f"{date} is after {LAST_DATE} ({WINDOW})")
 
 
 def _fail(loc: tuple[str | int, ...], message: str) -> typing.NoReturn:
@@ -94,11 +136,12 @@ class Enforcement(Block):
     lapse: StageMap = StageMap()
     extension_decay: Probability = Fixed(value=1.0)
     extension_days: PositiveDays = Fixed(value=30.0)
-    max_extensions: Annotated[int, Field(ge=0, le=20)] = 0
-    max_total_extension_days: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    max_extensions: Annotated[int, NotBool, Field(ge=0, le=20)] = 0
+    max_total_extension_days: Annotated[float, NotBool, Field(gt=0, le=MAX_DAYS,
+                                                              allow_inf_nan=False)] | None = None
     forbearance_days: PositiveDays = Fixed(value=90.0)
-    max_forbearances: Annotated[int, Field(ge=0, le=20)] = 0
-    hold_for_approved_deal: bool = True
+    max_forbearances: Annotated[int, NotBool, Field(ge=0, le=20)] = 0
+    hold_for_approved_deal: Flag = True
     trustee_probability: Probability = Fixed(value=1.0)
     trustee_days: Days = Fixed(value=60.0)
     trustee_floor: Probability = Fixed(value=0.5)
@@ -124,8 +167,8 @@ class Tier(Block):
 
     id: Identifier
     label: Name | None = None
-    date: dt.date
-    dark: bool = True  # biting turns the service off (an app-store ban only restricts it)
+    date: Date
+    dark: Flag = True  # biting turns the service off (an app-store ban only restricts it)
 
 
 class Plaintiff(Block):
@@ -164,7 +207,7 @@ class Qualifying(Block):
     adversary under 20% and no operational tie on the algorithm; a section 721 order: no
     interest retained; a UK final order: at least 86% sold)."""
 
-    max_parent_stake: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
+    max_parent_stake: Annotated[float, NotBool, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
     technology: Annotated[list[Technology], Field(min_length=1)] = list(TECHNOLOGIES)
 
     def failures(self, parent_stake: float, technology: int) -> list[str]:
@@ -185,8 +228,8 @@ class Instrument(Block):
     id: Identifier
     label: Name | None = None
     kind: InstrumentKind
-    issued: dt.date | None = None  # the day it was made; None: the scenario's start
-    date: dt.date
+    issued: Date | None = None  # the day it was made; None: the scenario's start
+    date: Date
     tiers: Annotated[list[Tier], Field(max_length=5)] = []
     enforcement: Enforcement = Enforcement()
     court: Court | None = None  # None: the scenario's court
@@ -232,9 +275,9 @@ class Terms(Block):
     parent_stake: Share | None = None  # None: 0 for a full acquisition, else required
     technology: Technology = "transferred"
     board_seats: Share | None = None  # the buyers' and independents' share; None: their stake
-    data_localisation: bool = False
-    source_code_review: bool = False
-    trusted_partner: bool = False
+    data_localisation: Flag = False
+    source_code_review: Flag = False
+    trusted_partner: Flag = False
 
 
 class Refiling(Block):
@@ -242,7 +285,7 @@ class Refiling(Block):
     mitigation, the parties may withdraw and file again with better terms."""
 
     probability: Probability = Fixed(value=0.0)  # chance per cycle
-    max: Annotated[int, Field(ge=0, le=10)] = 3
+    max: Annotated[int, NotBool, Field(ge=0, le=10)] = 3
     days: Days = Fixed(value=30.0)  # from withdrawal to the new filing
     improvement: Share = Fixed(value=0.0)  # added to the committee's assessment by each refiling
 
@@ -274,8 +317,8 @@ class Bidder(Block):
     mitigation_counter_share: Probability = Fixed(value=0.0)
     refile: Refiling = Refiling()
     joins: Join | None = None
-    needs_export_licence: bool = False
-    agreed_at_start: bool = False
+    needs_export_licence: Flag = False
+    agreed_at_start: Flag = False
     agreed_price_bn: Money | None = None  # per 100%
 
     @model_validator(mode="after")
@@ -306,7 +349,7 @@ class Entrants(Block):
     counted from its own arrival."""
 
     gap_days: PositiveDays
-    max: Annotated[int, Field(ge=1, le=5)] = 1
+    max: Annotated[int, NotBool, Field(ge=1, le=5)] = 1
     template: Bidder
 
     @model_validator(mode="after")
@@ -355,7 +398,7 @@ class Committee(Block):
     clear_threshold: Probability = Fixed(value=0.7)
     mitigation_threshold: Probability = Fixed(value=0.4)
     mitigation_days: Days = Fixed(value=14.0)  # per round
-    max_mitigation_rounds: Annotated[int, Field(ge=1, le=10)] = 1
+    max_mitigation_rounds: Annotated[int, NotBool, Field(ge=1, le=10)] = 1
     assessment: Assessment = Assessment()
 
     @model_validator(mode="after")
@@ -422,7 +465,7 @@ class Correlation(Block):
     """A rank (Spearman) correlation between two uncertain inputs, by their key paths."""
 
     inputs: Annotated[list[str], Field(min_length=2, max_length=2)]
-    rank: Annotated[float, Field(gt=-1, lt=1, allow_inf_nan=False)]
+    rank: Annotated[float, NotBool, Field(gt=-1, lt=1, allow_inf_nan=False)]
 
 
 OutcomeName = Literal["sale", "shutdown", "abandoned", "unresolved"]
@@ -450,12 +493,12 @@ class PoliticalEvent(Block):
 
     id: Identifier
     label: Name | None = None
-    date: dt.date
+    date: Date
     probability: Probability = Fixed(value=1.0)
     requires: Identifier | None = None  # happens only if this earlier event did
     set: Annotated[dict[str, Probability], Field(max_length=50)] = {}
     revoke: Annotated[list[Identifier], Field(max_length=20)] = []
-    fresh_review: bool = False
+    fresh_review: Flag = False
 
     @property
     def name(self) -> str:
@@ -475,7 +518,7 @@ class Actual(Block):
     kind: Identifier | None = None  # reference class within the library (e.g. ordered_unwind)
     outcome: OutcomeName
     state: StateName | None = None  # for unresolved: where it stood
-    date: dt.date
+    date: Date
     notes: str = ""
     source: Annotated[str, Field(min_length=1)]
 
@@ -497,8 +540,9 @@ class Source:
 class Scenario(Block):
     name: Name
     description: str = ""
-    start: dt.date
-    horizon_days: Annotated[float, Field(gt=0, le=MAX_HORIZON_DAYS, allow_inf_nan=False)]
+    start: Date
+    horizon_days: Annotated[float, NotBool, Field(gt=0, le=MAX_HORIZON_DAYS,
+                                                  allow_inf_nan=False)]
     subject: Literal["business", "pending_transaction"] = "business"
     instruments: Annotated[list[Instrument], Field(max_length=MAX_DEADLINES)] = []
     politics: Annotated[list[PoliticalEvent], Field(max_length=20)] = []
@@ -535,21 +579,28 @@ class Scenario(Block):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        if (dt.date.max - self.start).days < self.horizon_days:  # reports give the end's date
-            _fail(("horizon_days",), f"ends after {dt.date.max}, the last date there is")
+        if self.start < FIRST_DATE:  # a start past the window ends past it: said below
+            _in_window(("start",), self.start)
+        if (LAST_DATE - self.start).days < self.horizon_days:  # reports give the end's date
+            _fail(("horizon_days",), f"start {self.start} + {self.horizon_days:g} days ends "
+                  f"after {LAST_DATE}, the last date a scenario may reach ({WINDOW})")
         seen: set[str] = set()
         for i, ins in enumerate(self.instruments):
             if ins.id in seen:
                 _fail(("instruments", i, "id"), f"duplicate instrument id {ins.id!r}")
             seen.add(ins.id)
+            if ins.issued is not None:
+                _in_window(("instruments", i, "issued"), ins.issued)
             for loc, date in [(("date",), ins.date),
                               *((("tiers", j, "date"), t.date) for j, t in enumerate(ins.tiers))]:
+                _in_window(("instruments", i, *loc), date)
                 if date <= self.start:
                     _fail(("instruments", i, *loc), f"{date} is not after start {self.start}")
         events: dict[str, PoliticalEvent] = {}
         for i, ev in enumerate(self.politics):
             if ev.id in events:
                 _fail(("politics", i, "id"), f"duplicate event id {ev.id!r}")
+            _in_window(("politics", i, "date"), ev.date)
             if ev.date <= self.start:
                 _fail(("politics", i, "date"), f"{ev.date} is not after start {self.start} "
                       "(what already happened belongs in the scenario's own numbers)")
@@ -662,6 +713,8 @@ class Scenario(Block):
 
     @model_validator(mode="after")
     def _actual_after_start(self) -> Scenario:
+        if self.actual is not None:
+            _in_window(("actual", "date"), self.actual.date)
         if self.actual is not None and self.actual.date < self.start:
             _fail(("actual", "date"), f"{self.actual.date} is before start {self.start}: "
                                       "a forecast must be made before the outcome is known")

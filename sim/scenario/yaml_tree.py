@@ -7,7 +7,11 @@ names the file and line its key was written on (``sim.scenario.locate``).
 
 from __future__ import annotations
 
+import math
 import os
+import select
+import stat
+import time
 import typing
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
+from sim import limits
 from sim.errors import ScenarioError
 from sim.limits import MAX_FILE_BYTES
 
@@ -25,31 +30,97 @@ NAMED_LISTS: dict[tuple[str, ...], str] = {("instruments",): "id", ("politics",)
                                             ("bidders",): "name"}
 REMOVE = "remove"  # ``{name: X, remove: true}`` in a named list drops the inherited item X
 STR_TAG = "tag:yaml.org,2002:str"
+INT_TAG = "tag:yaml.org,2002:int"
+FLOAT_TAG = "tag:yaml.org,2002:float"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+# Lists whose items must differ by a key within one file: key -> (the item's key, noun).
+UNIQUE_ITEMS: dict[str, tuple[str, str]] = {
+    "instruments": ("id", "instrument"), "politics": ("id", "event"),
+    "bidders": ("name", "bidder"), "tiers": ("id", "tier"), "plaintiffs": ("name", "plaintiff")}
 
 
 def read_text(path: Path, source: str) -> str:
-    # Read at most one byte past the cap: a device or pipe (/dev/zero) reports size 0.
+    """A scenario (or sweep) file's text: at most ``MAX_FILE_BYTES``, UTF-8, never blocking."""
+    return decode(read_bytes(path, source), source)
+
+
+def decode(data: bytes, source: str) -> str:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ScenarioError(f"{source}: file is larger than {MAX_FILE_BYTES:,} bytes")
         return data.decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{source}: no such file") from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ScenarioError(f"{source}:{line}: not UTF-8 text "
                             f"({exc.reason} at byte {exc.start})") from None
+
+
+def read_bytes(path: Path, source: str) -> bytes:
+    """At most one byte past the cap, and never a wait without end: a regular file as it
+    is; a pipe or FIFO (``run.py <(cat file)``) until its writer closes it, for at most
+    ``READ_TIMEOUT_SECONDS`` in all; a folder or a device (``/dev/zero``, a terminal) is
+    refused unread (a device reports size 0 and may never end, or never answer)."""
+    try:
+        _refuse_unreadable(os.stat(path).st_mode, source)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+        try:
+            _refuse_unreadable(os.fstat(fd).st_mode, source)  # replaced since the stat?
+            data = _drain(fd, source)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: no such file") from None
     except (OSError, ValueError) as exc:
         raise ScenarioError(f"{source}: cannot read "
                             f"({getattr(exc, 'strerror', None) or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{source}: file is larger than {MAX_FILE_BYTES:,} bytes")
+    return data
 
 
-def load_tree(path: Path, source: str,
-               chain: tuple[tuple[Path, str], ...]) -> yaml.MappingNode:
+def _refuse_unreadable(mode: int, source: str) -> None:
+    """Only a regular file, a pipe or a FIFO holds a scenario."""
+    if stat.S_ISDIR(mode):
+        raise ScenarioError(f"{source}: cannot read (a folder, not a scenario file)")
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise ScenarioError(f"{source}: cannot read (a device, not a file or a pipe)")
+
+
+def _drain(fd: int, source: str) -> bytes:
+    """Everything up to end of file (or one byte past the cap) from a non-blocking ``fd``,
+    waiting for data with poll until the deadline: a FIFO nobody writes to, or a file that
+    never ends (``/proc/kmsg``), is an error after the timeout, not a hang."""
+    timeout = limits.READ_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
+    poller = select.poll() if hasattr(select, "poll") else None  # not on Windows: no pipes
+    if poller is not None:
+        poller.register(fd, select.POLLIN)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_FILE_BYTES:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ScenarioError(f"{source}: cannot read (no end of file within {timeout:g} s: "
+                                "a pipe or FIFO needs a writer that writes the scenario "
+                                "and closes it)")
+        if poller is not None and not poller.poll(math.ceil(left * 1000)):
+            continue
+        try:
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+        except BlockingIOError:  # ready, yet nothing to read (another reader took it)
+            time.sleep(0.01)
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def load_tree(path: Path, text: str, source: str,
+              chain: tuple[tuple[Path, str], ...]) -> yaml.MappingNode:
     """One file's node tree with everything it extends merged beneath it."""
-    root = compose(read_text(path, source), source)
+    root = compose(text, source)
     return inherit(root, source, (*chain, (path.resolve(), source)))
 
 
@@ -59,6 +130,14 @@ class SafeLoader(yaml.SafeLoader):
     would cost it seconds before its recursion gives up."""
 
     composed = 0
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """YAML 1.1's base-60 numbers (``1:20`` is 80, ``1:20:30.5`` is 4830.5) are read as
+        the text they look like: a number key then refuses them, a text key keeps them."""
+        tag = super().resolve(kind, value, implicit)
+        if kind is yaml.ScalarNode and tag in (INT_TAG, FLOAT_TAG) and ":" in value:
+            return STR_TAG
+        return tag
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self.composed += 1
@@ -87,6 +166,8 @@ def compose(text: str, source: str, what: str = "scenario") -> yaml.MappingNode:
         data = None
         if root is not None:
             check_nodes(root, source)
+            if what == "scenario":
+                check_unique_items(root, source)
             data = SafeConstructor().construct_document(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -129,11 +210,19 @@ def inherit(root: yaml.MappingNode, source: str,
     if any(target.resolve() == seen for seen, _ in chain):
         fail(f"cycle {' -> '.join([*(name for _, name in chain), shown])} "
              "(a file cannot extend itself, directly or through others)")
-    if len(chain) > MAX_EXTENDS_DEPTH:
-        fail(f"more than {MAX_EXTENDS_DEPTH} files in the extends chain")
-    if not target.is_file():
+    if len(chain) >= MAX_EXTENDS_DEPTH:  # the chain so far holds this file
+        fail(f"more than {MAX_EXTENDS_DEPTH} files in the extends chain (allowed: at most "
+             f"{MAX_EXTENDS_DEPTH} files, this first one included)")
+    if not target.exists():
         fail(f"no such file {shown} (allowed: a path relative to this file's folder)")
-    base = load_tree(target, shown, chain)
+    if not target.is_file():  # a folder, a FIFO, a device: never opened
+        fail(f"{shown} is not a regular file (allowed: a scenario file, by a path "
+             "relative to this file's folder)")
+    try:
+        data = read_bytes(target, shown)
+    except ScenarioError as exc:  # a read that fails before any line: said at this one
+        fail(str(exc))
+    base = load_tree(target, decode(data, shown), shown, chain)
     own = yaml.MappingNode(root.tag, [(k, v) for k, v in root.value if k is not key],
                            root.start_mark, root.end_mark, root.flow_style)
     return typing.cast(yaml.MappingNode, _merge(base, own, ()))
@@ -243,7 +332,11 @@ def check_nodes(root: yaml.Node, source: str) -> None:
             for key, value in node.value:
                 name = str(key.value)
                 where = f"{path}.{quoted_key(name)}" if path else quoted_key(name)
-                if key.tag != "tag:yaml.org,2002:str":
+                if key.tag == MERGE_TAG:
+                    fail(key, where, "merge keys (<<) are not supported: write the keys "
+                                     "out, or build on another file with extends (see "
+                                     "docs/scenario-format.md)")
+                if key.tag != STR_TAG:
                     fail(key, where, "keys must be text (quote it)")
                 if name in seen:
                     fail(key, where, "duplicate key (each key may appear once)")
@@ -255,11 +348,21 @@ def check_nodes(root: yaml.Node, source: str) -> None:
         elif node.tag != STR_TAG:  # 2020-02-30, !!int x: PyYAML raises plain ValueErrors
             try:
                 constructor.construct_object(node)
-            except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            except yaml.YAMLError:
+                raise
+            except Exception as exc:  # !!timestamp x: an AttributeError, not a ValueError
                 kind = node.tag.rsplit(":", 1)[-1]
-                fail(node, path, f"{shown(node.value)} is not a valid {kind} ({exc})")
+                detail = f" ({exc})" if isinstance(exc, ValueError) else ""
+                fail(node, path, f"{shown(node.value)} is not a valid {kind}{detail}")
         if total > MAX_NODES:
             fail(node, path, f"expands to over {MAX_NODES:,} values (alias bomb?)")
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in COLLECTION_TAGS:
+            try:  # !!set, !!omap, !!pairs: their constructors raise what they meet
+                SafeConstructor().construct_object(node, deep=True)
+            except yaml.YAMLError:
+                raise
+            except Exception:  # whatever a constructor meets is a bad value here
+                fail(node, path, f"not a valid {node.tag.rsplit(':', 1)[-1]}")
         open_.discard(id(node))
         sizes[id(node)] = total
         children = ([v for _, v in node.value] if isinstance(node, yaml.MappingNode)
@@ -270,6 +373,44 @@ def check_nodes(root: yaml.Node, source: str) -> None:
     size(root, "")
 
 
+
+
+def check_unique_items(root: yaml.Node, source: str) -> None:
+    """Two items with the same id or name in one file's list (``UNIQUE_ITEMS``) are an
+    error at the second: under ``extends`` both would merge silently into one."""
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}[{i}]")
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key, value in node.value:
+            name = str(key.value)
+            where = f"{path}.{quoted_key(name)}" if path else quoted_key(name)
+            if name in UNIQUE_ITEMS and isinstance(value, yaml.SequenceNode):
+                _unique(value, where, *UNIQUE_ITEMS[name], source)
+            walk(value, where)
+
+    walk(root, "")
+
+
+def _unique(items: yaml.SequenceNode, path: str, ident: str, noun: str, source: str) -> None:
+    first: dict[str, int] = {}
+    for i, item in enumerate(items.value):
+        if not isinstance(item, yaml.MappingNode):
+            continue
+        node = next((k for k, v in item.value
+                     if str(k.value) == ident and isinstance(v, yaml.ScalarNode)), None)
+        name = item_id(item, ident)
+        if node is None or name is None:
+            continue
+        line = node.start_mark.line + 1
+        if name in first:
+            raise ScenarioError(f"{source}:{line}: {path}[{i}].{ident}: duplicate {noun} "
+                                f"{ident} {name!r} (the first is on line {first[name]}; "
+                                f"each {noun} once)")
+        first[name] = line
 
 
 def quoted_key(name: str) -> str:
