@@ -141,7 +141,9 @@ def test_the_cluster_module_checks_the_address_and_the_pair_itself() -> None:
         pass
 
 
+@pytest.mark.slow
 def test_a_refused_scheduler_is_one_line_naming_it() -> None:
+    """A second of waiting on a port nobody listens on (and importing distributed)."""
     pytest.importorskip("distributed")
     from sim.running.cluster import dask_executor
 
@@ -213,6 +215,9 @@ DELETE = object()
     ("scenario.path", DELETE, "scenario.path: missing"),
     ("scenario.path", 5, "scenario.path: "),
     ("scenario.path", "a\x00b", "scenario.path: not a file path"),
+    ("scenario.path", "a" * 5000, "scenario.path: longer than 4,096 characters"),
+    ("scenario.content", "#" * (MAX_FILE_BYTES + 1),
+     f"scenario.content: longer than {MAX_FILE_BYTES:,} characters"),
     ("scenario.content", DELETE, "scenario.content: records no scenario content"),
     ("scenario.content", ["name: x"], "scenario.content: "),
     ("scenario.sha256", 5, "scenario.sha256: "),
@@ -340,6 +345,24 @@ def test_printed_record_text_is_escaped(capsys: pytest.CaptureFixture[str],
     assert code == 2 and "stopped before running" in err
     assert "\x1b" not in out and "\\x1b[2J\\x1b]0;pwned\\x07" in out
     assert "gone\\x1b[2J.yaml is not found" in out
+
+
+def test_a_recorded_path_the_system_cannot_look_up_is_only_a_note(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file name longer than the system allows (``Path.exists`` raises for it) is as
+    good as gone: replay notes it and replays the recorded text."""
+    from sim import api
+
+    def stop(*args: Any, **kwargs: Any) -> None:
+        raise ScenarioError("stopped before running")
+
+    monkeypatch.setattr(api, "run", stop)
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(edited("scenario.path", "a" * 300 + ".yaml")))
+    code, out, err = cli(capsys, "replay", path, "--quiet")
+    assert code == 2 and "stopped before running" in err and "Traceback" not in err
+    assert f"note: {'a' * 300}.yaml is not found from here" in out
 
 
 # 6. --seed for sweeps, however it is spelled -----------------------------------------------

@@ -35,6 +35,7 @@ from sim.limits import MAX_FILE_BYTES, MAX_RUNS
 
 MAX_RECORD_BYTES = 50_000_000  # a run's summary.json is tens of kilobytes; read no more
 MAX_DEPTH = 64  # nesting levels of a record (a real one has under 10)
+MAX_PATH = 4096  # characters of the recorded scenario path (Linux's PATH_MAX)
 BOUNDS = {"runs": f"between 1 and {MAX_RUNS:,}", "seed": "between 0 and 2**63 - 1"}
 EXPECTED = {"int_type": "a whole number", "string_type": "text", "list_type": "a list",
             "dict_type": "an object", "model_type": "an object",
@@ -192,8 +193,8 @@ def record_model() -> Any:
 
     class RecordedScenario(BaseModel):
         model_config = ConfigDict(strict=True, frozen=True)
-        path: Annotated[str, Field(pattern=r"^[^\x00]*$")] | None
-        content: str
+        path: Annotated[str, Field(pattern=r"^[^\x00]*$", max_length=MAX_PATH)] | None
+        content: Annotated[str, Field(max_length=MAX_FILE_BYTES)]  # what a file may hold
         sha256: str | None = None
         resolved: dict[str, Any] | None = None
 
@@ -235,6 +236,8 @@ def problem(error: Any) -> str:
         return f"must be {BOUNDS[key]} (got {shown(value)})"
     if kind in EXPECTED:
         return f"not {EXPECTED[kind]}: {shown(value)}"
+    if kind == "string_too_long":
+        return f"longer than {error['ctx']['max_length']:,} characters"
     return str(error["msg"])
 
 
@@ -346,10 +349,9 @@ def recorded_scenario(record: Record, notes: list[str]) -> Any:
 
 def disk_note(source: str, sha256: str | None) -> str | None:
     """What the scenario file named in the record is like now, if not as it ran."""
-    disk = Path(source)
-    if not disk.exists():
+    if not os.path.exists(source):  # also False for a name the system cannot look up
         return f"{source} is not found from here; replaying the recorded text"
-    digest = file_sha256(disk)
+    digest = file_sha256(Path(source))
     if digest is None:
         return (f"{source} is not a scenario file that can be read from here; replaying the "
                 "recorded text")
