@@ -15,7 +15,7 @@ def parser() -> argparse.ArgumentParser:
         description="Run scenarios with the same seed (common random numbers) and compare "
                     "their outcomes side by side, with paired differences from the first.",
         epilog="Example: python run.py compare scenarios/oracle.yaml scenarios/microsoft.yaml")
-    p.add_argument("scenarios", type=options.input_file, nargs="+", metavar="SCENARIO",
+    p.add_argument("scenarios", type=options.input_path, nargs="+", metavar="SCENARIO",
                    help="two or more scenario files; the first is the baseline")
     add_run_options(p, runs=DEFAULT_RUNS,
                     runs_help=f"replications per scenario (default {DEFAULT_RUNS:,})",

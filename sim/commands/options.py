@@ -6,13 +6,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sim.errors import ScenarioError
 from sim.limits import MAX_RUNS, MAX_WORKERS
 from sim.running.cluster import check_address
 
@@ -68,38 +66,13 @@ workers = bounded(int, 1, MAX_WORKERS, f"between 1 and {MAX_WORKERS}")
 replication = bounded(int, 0, math.inf, "0 or more (replications count from 0)")
 
 
-def _kind(text: str) -> str | None:
-    """"folder", "other" (a pipe, a device, a socket) or "file" for what ``text`` names;
-    None when nothing is there (the loader then says "no such file")."""
+def input_path(text: str) -> Path:
+    """An argparse type: a file to read (or a folder of them, for backtest). An empty name
+    is refused: as a Path it is ".", the current folder, which backtest would search whole
+    and the others would report as a folder nobody named. What a name points to (a folder,
+    a pipe, a device) is the loader's to check as it reads (it never blocks)."""
     if not text:
         raise argparse.ArgumentTypeError("an empty path")
-    try:
-        mode = os.stat(text).st_mode
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(f"{text}: cannot read "
-                            f"({getattr(exc, 'strerror', None) or exc})") from None
-    return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
-
-
-def input_file(text: str) -> Path:
-    """An argparse type: a file to read (a scenario, a sweep). A folder, a pipe or a device
-    is refused before anything opens it: opening a pipe blocks until someone writes to it,
-    and a device such as /dev/zero never ends."""
-    kind = _kind(text)
-    if kind == "folder":
-        raise ScenarioError(f"{text}: a folder, not a file")
-    if kind == "other":
-        raise ScenarioError(f"{text}: not a regular file (a pipe, a device or a socket)")
-    return Path(text)
-
-
-def input_path(text: str) -> Path:
-    """An argparse type: a file or a folder of files (backtest's cases); as ``input_file``,
-    but a folder is welcome. An empty name is refused, not read as the current folder."""
-    if _kind(text) == "other":
-        raise ScenarioError(f"{text}: not a regular file (a pipe, a device or a socket)")
     return Path(text)
 
 

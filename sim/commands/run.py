@@ -32,7 +32,7 @@ def parser(seed: int | None = options.DEFAULT_SEED) -> argparse.ArgumentParser:
         description="Simulate how a forced sale ends — sale, shutdown, abandoned or "
                     "unresolved —\nand when, to whom, at what price.\n\n" + COMMANDS_HELP,
         epilog="Example: python run.py scenarios/oracle.yaml --runs 20000 --seed 7")
-    p.add_argument("scenario", type=options.input_file,
+    p.add_argument("scenario", type=options.input_path,
                    help="scenario file (YAML), e.g. scenarios/oracle.yaml")
     add_run_options(p, runs=None, runs_help=f"replications (default {DEFAULT_RUNS:,}; in a "
                     "sweep, per point: the sweep file's runs)",
@@ -52,7 +52,7 @@ def parser(seed: int | None = options.DEFAULT_SEED) -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true",
                    help="discard the finished blocks of an interrupted run and start again")
     add_cluster_options(p)
-    p.add_argument("--sweep", type=options.input_file, default=None, metavar="SWEEP.yaml",
+    p.add_argument("--sweep", type=options.input_path, default=None, metavar="SWEEP.yaml",
                    help="run a parameter sweep over the scenario (see scenarios/sweeps/)")
     p.add_argument("--vary", action="append", default=None, metavar="PATH=LOW:HIGH:N",
                    help="quick grid sweep of one number (twice for a 2-D grid), e.g. "
