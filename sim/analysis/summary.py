@@ -53,10 +53,20 @@ class Spread:
         if found is None:
             return None
         p10, p50, p90 = found
-        return cls(p10, p50, p90, mean=float(np.nanmean(values)))
+        return cls(p10, p50, p90, mean=_mean(values))
 
     def as_dict(self) -> dict[str, float]:
         return {"p10": self.p10, "p50": self.p50, "p90": self.p90, "mean": self.mean}
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of the numbers among ``values`` (NaN: none). Where their sum would pass
+    the largest float (prices near 1e308) it is taken of the values scaled down, so it
+    neither overflows nor warns; otherwise exactly ``np.nanmean``."""
+    largest = float(np.nanmax(np.abs(values)))
+    if not np.isfinite(largest) or largest * values.size < np.finfo(float).max:
+        return float(np.nanmean(values))
+    return float(np.nanmean(values / largest)) * largest
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 from collections.abc import Sequence
@@ -13,11 +14,12 @@ from typing import Any
 
 import yaml
 
-from sim.analysis.backtest import ALL, SMOOTHING, Scored, by_kind, horizon_date, skill
+from sim.analysis.backtest import ALL, SMOOTHING, Case, Scored, by_kind, horizon_date, skill
 from sim.files import atomic_write_json, atomic_write_text
 from sim.model.outcome import OUTCOMES
-from sim.provenance import file_sha256, git_commit, versions
-from sim.scenario.yaml_tree import EXTENDS
+from sim.outputs.safe import csv_cell, read_regular
+from sim.provenance import git_commit, versions
+from sim.scenario.yaml_tree import EXTENDS, MAX_EXTENDS_DEPTH
 
 SUMMARY_FORMAT = 2  # 2: four outcomes, scores by kind
 
@@ -67,27 +69,48 @@ def _cell(value: float, integer: bool = False) -> Any:
 
 def write_csv(path: Path, rows: Sequence[dict[str, Any]],
               columns: Sequence[str] = CSV_COLUMNS) -> None:
+    """The rows as CSV, a text cell a spreadsheet would run as a formula (a case named
+    ``=1+1``) written with a leading ``'``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, columns, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     atomic_write_text(path, buffer.getvalue())
 
 
-def _extends_chain(path: Path) -> list[Path]:
-    """The file and every file it extends (already validated by the loader)."""
-    chain = [path]
-    while True:
-        data = yaml.safe_load(chain[-1].read_text(encoding="utf-8"))
-        parent = data.get(EXTENDS) if isinstance(data, dict) else None
-        if not parent or len(chain) > 20:
-            return chain
-        chain.append(chain[-1].parent / parent)
+def _parent(path: Path, text: str) -> Path | None:
+    """The file a scenario text ``extends`` (relative to ``path``'s folder), or None."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    parent = data.get(EXTENDS) if isinstance(data, dict) else None
+    return path.parent / parent if isinstance(parent, str) and parent else None
+
+
+def scenario_files(case: Case) -> dict[str, str | None]:
+    """The sha256 of a case's file and of every file it extends, by resolved path. The
+    case's own is of the text that ran (the file may have changed or gone since); a file
+    it extends is read again, only if it is still a regular file (else None: not read)."""
+    path = case.path
+    found: dict[str, str | None] = {str(path.resolve()): case.scenario.source.sha256}
+    parent = _parent(path, case.scenario.source.text)
+    while parent is not None and len(found) <= MAX_EXTENDS_DEPTH:
+        try:
+            key = str(parent.resolve())
+        except (OSError, RuntimeError):  # a link loop: nothing more to record
+            break
+        if key in found:
+            break
+        data = read_regular(parent)
+        found[key] = None if data is None else hashlib.sha256(data).hexdigest()
+        parent = None if data is None else _parent(parent, data.decode("utf-8", "replace"))
+    return found
 
 
 def summary(scored: Sequence[Scored], rows: Sequence[dict[str, Any]], runs: int, seed: int,
             workers: int, command: list[str], files: list[str]) -> dict[str, Any]:
-    used = sorted({p.resolve() for s in scored for p in _extends_chain(s.case.path)})
+    used = {k: v for s in scored for k, v in scenario_files(s.case).items()}
     groups = by_kind(scored)
     means = groups[ALL]
     return {
@@ -103,7 +126,7 @@ def summary(scored: Sequence[Scored], rows: Sequence[dict[str, Any]], runs: int,
             "brier_vs_kind": skill(means["cases"]["brier_model"], means["cases"]["brier_kind"]),
             "log_vs_kind": skill(means["cases"]["log_model"], means["cases"]["log_kind"])},
         "forecasts": list(rows),
-        "scenario_files": {str(p): file_sha256(p) for p in used},
+        "scenario_files": dict(sorted(used.items(), key=lambda item: Path(item[0]))),
         "files": files,
         "versions": versions(),
         "git_commit": git_commit(),

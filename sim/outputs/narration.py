@@ -38,6 +38,7 @@ from sim.model.outcome import (
     Outcome,
 )
 from sim.model.replication import Model
+from sim.outputs.safe import calendar_date, date_text, printable
 from sim.running.results import Run
 from sim.running.sampling import sample_block
 from sim.running.streams import BLOCK_SIZE
@@ -59,7 +60,7 @@ class Line:
     """One sentence of a story, at the moment of the event it tells."""
 
     day: float
-    date: dt.date
+    date: dt.date | None  # None: past 9999-12-31, the last date there is
     text: str
 
 
@@ -122,6 +123,8 @@ def _upper(text: str) -> str:
 
 
 def _plural(count: float, word: str) -> str:
+    if not math.isfinite(count):
+        return f"{count} {word}s"
     n = round(count)
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -132,11 +135,13 @@ def _money(bn: float) -> str:
 
 
 def _date(scenario: Scenario, day: float) -> str:
-    return f"{scenario.date_of(day):%a %d %b %Y}"
+    """The day's date, "Fri 12 Jul 2024"; past the last date there is, the day itself."""
+    return date_text(scenario.start, day, "%a %d %b %Y")
 
 
 def headline(scenario: Scenario, outcome: Outcome, replication: int, seed: int) -> str:
-    when = f"{_date(scenario, outcome.day)} (day {outcome.day:.0f})"
+    when = (f"{_date(scenario, outcome.day)} (day {outcome.day:.0f})"
+            if calendar_date(scenario.start, outcome.day) else _date(scenario, outcome.day))
     state = STATE_WORDS.get(STATES[outcome.state], "")
     words: dict[int, str] = {
         SALE: f"SALE on {when}",
@@ -224,7 +229,7 @@ class Narrator:
         return words
 
     def date(self, day: float) -> str:
-        return f"{self.s.date_of(day):%d %b %Y}"
+        return date_text(self.s.start, day)
 
     def tell(self, event: Event) -> list[str]:
         handler = HANDLERS.get(type(event))
@@ -632,19 +637,20 @@ def narrate(scenario: Scenario, trace: Sequence[Event]) -> list[Line]:
     lines = []
     for event in trace:
         for text in narrator.tell(event):
-            lines.append(Line(event.day, scenario.date_of(event.day), text))
+            lines.append(Line(event.day, calendar_date(scenario.start, event.day), text))
     return lines
 
 
 def format_story(scenario: Scenario, story: Story, width: int = 110) -> str:
     """A story for the terminal: the headline, then dated sentences wrapped under a date
-    column that is printed only when the moment changes."""
-    out = [story.headline]
+    column that is printed only when the moment changes. Every sentence is made
+    printable before it is wrapped: a name cannot send the terminal an escape."""
+    out = [printable(story.headline)]
     last = None
     for line in story.lines:
         stamp = f"{_date(scenario, line.day)}  day {math.floor(line.day * 10) / 10:5.1f}"
         first = f"  {stamp if stamp != last else ' ' * len(stamp)}  "
-        out.append(textwrap.fill(line.text, width, initial_indent=first,
+        out.append(textwrap.fill(printable(line.text), width, initial_indent=first,
                                  subsequent_indent=" " * len(first)))
         last = stamp
     return "\n".join(out)
@@ -676,6 +682,7 @@ def traces(run: Run, examples: bool = True, replication: int | None = None) -> s
         parts.append(f"Replication {replication} was not run: this run has "
                      f"{len(run.results):,} replications (0 to {len(run.results) - 1:,}).")
     if examples:
-        parts.insert(0, f"Narrated runs of {scenario.name}: the first replication ending in "
+        parts.insert(0, f"Narrated runs of {printable(scenario.name)}: the first replication "
+                        f"ending in "
                         f"each outcome (tell any other with --trace-run K).")
     return "\n\n".join(parts)

@@ -33,10 +33,11 @@ from sim.errors import ScenarioError
 from sim.files import atomic_write_text
 from sim.model.outcome import OUTCOMES, STATE_WORDS
 from sim.outputs.colours import COLOURS
+from sim.outputs.safe import day_and_date, read_regular
 from sim.running.results import INPUT_PREFIX, Run, due_words
 from sim.scenario import schema
 from sim.scenario.inputs import NOT_INPUTS
-from sim.scenario.yaml_tree import compose, inherit, read_text
+from sim.scenario.yaml_tree import compose, inherit
 
 if TYPE_CHECKING:  # narration re-runs the model: imported when a page is written
     from sim.outputs.narration import Story
@@ -157,12 +158,25 @@ def scenario_sources(source: schema.Source) -> dict[str, Source]:
     cache = {main: source.text.splitlines()}
 
     def lines_of(mark: yaml.Mark) -> list[str]:
+        # The lines the node was parsed from (the text a mark keeps), never a second read
+        # of a file that may have changed, gone, or become a FIFO since.
         if mark.name not in cache:
-            cache[mark.name] = read_text(Path(mark.name), mark.name).splitlines()
+            cache[mark.name] = _parsed_text(mark).splitlines()
         return cache[mark.name]
 
     root = inherit(compose(source.text, main), main, ((Path(main).resolve(), main),))
     return _sources(root, lines_of, main)
+
+
+def _parsed_text(mark: yaml.Mark) -> str:
+    """The text a YAML mark points into, as PyYAML's reader holds it (with a closing NUL);
+    a mark without it (a C loader's) reads the file, a regular one only."""
+    if isinstance(mark.buffer, str):
+        return mark.buffer.removesuffix("\0")
+    data = read_regular(Path(mark.name))
+    if data is None:
+        raise OSError(f"{mark.name}: not a regular file any more")
+    return data.decode("utf-8", errors="replace")
 
 
 def _identifier(item: yaml.Node) -> str | None:
@@ -299,7 +313,9 @@ def _pct(p: float) -> str:
 
 
 def _when(run: Run, day: float | None) -> str:
-    return "beyond the horizon" if day is None else f"day {day:.0f} ({run.date(day)})"
+    if day is None:
+        return "beyond the horizon"
+    return day_and_date(run.scenario.start, day)  # past 9999-12-31: the day alone
 
 
 def results_context(run: Run, summary: RunSummary) -> dict[str, Any]:
@@ -359,7 +375,8 @@ def _story(story: Story) -> StoryView:
     lines: list[tuple[str, str]] = []
     last: str | None = None
     for line in story.lines:
-        stamp = f"{line.date:%a %d %b %Y} · day {line.day:.1f}"
+        date = f"{line.date:%a %d %b %Y}" if line.date else f"after {dt.date.max}"
+        stamp = f"{date} · day {line.day:.1f}"
         lines.append((stamp if stamp != last else "", line.text))
         last = stamp
     return StoryView(story.outcome_name, OUTCOME_COLOURS[story.outcome_name], story.headline,

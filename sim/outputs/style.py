@@ -15,12 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import matplotlib
+from matplotlib import font_manager
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+from matplotlib.transforms import Bbox
 
 from sim.files import atomic_write_bytes
 from sim.outputs.colours import COLOURS, NEUTRAL
+from sim.outputs.safe import printable
 
-__all__ = ["COLOURS", "NEUTRAL", "RC", "head", "save_figure", "styled", "subplots"]
+__all__ = ["COLOURS", "NEUTRAL", "RC", "drawable", "head", "number", "save_figure",
+           "shortened", "styled", "subplots"]
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -61,8 +67,53 @@ def head(fig: Figure, title: str, subtitle: str, top: float = 0.86) -> None:
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
-    """The figure as a PNG, written atomically."""
+    """The figure as a PNG, written atomically, cropped to what it draws ("tight") but
+    never more than one figure's width or height beyond any edge: a label placed far
+    outside the axes cannot grow the image (and the memory it takes) without bound."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
+    fig.savefig(buffer, format="png", bbox_inches=_bounded_box(fig))
     atomic_write_bytes(path, buffer.getvalue())
     return path
+
+
+def _bounded_box(fig: Figure) -> str | Bbox:
+    """``"tight"`` when the tight box stays within the bound (the usual case: the same
+    image as before), else the tight box clipped to it."""
+    pad = float(matplotlib.rcParams["savefig.pad_inches"])
+    tight = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer()).padded(pad)
+    width, height = fig.get_size_inches()
+    bound = Bbox.from_extents(-width, -height, 2 * width, 2 * height)
+    if bound.containsx(tight.x0) and bound.containsx(tight.x1) \
+            and bound.containsy(tight.y0) and bound.containsy(tight.y1):
+        return "tight"
+    return Bbox.from_extents(max(tight.x0, bound.x0), max(tight.y0, bound.y0),
+                             min(tight.x1, bound.x1), min(tight.y1, bound.y1))
+
+
+@functools.cache
+def _glyphs(font: str) -> frozenset[int]:
+    return frozenset(FT2Font(font).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """A name as a figure can draw it: non-printable characters escaped (``\\x1b``),
+    characters the font has no glyph for written as ``\\u540d`` (no "Glyph missing"
+    warning, no empty box), and ``$`` escaped, so a name is never parsed as mathtext
+    (``$\\frac$`` would stop the figure with an error)."""
+    have = _glyphs(font_manager.findfont(font_manager.FontProperties()))
+    shown = "".join(c if ord(c) in have or c == " " else
+                    f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+                    for c in printable(text))
+    return shown.replace("$", r"\$")
+
+
+def shortened(text: str, most: int = 40) -> str:
+    """A label cut to ``most`` characters (a tick label as long as a name may be would
+    leave the axes no room)."""
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
+def number(value: float, decimals: int = 1) -> str:
+    """A value for a label: fixed decimals as usual, three significant digits where that
+    would run to dozens of digits (a price of 1e300 is a scenario's, not a typo's)."""
+    return f"{value:.{decimals}f}" if abs(value) < 1e6 else f"{value:.3g}"

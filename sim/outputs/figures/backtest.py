@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 from sim.analysis import stats
 from sim.analysis.backtest import Scored, by_kind, overall
 from sim.model.outcome import OUTCOMES
-from sim.outputs.style import COLOURS, NEUTRAL, save_figure, styled, subplots
+from sim.outputs.style import COLOURS, NEUTRAL, drawable, save_figure, styled, subplots
 
 BIN_EDGES = np.linspace(0.0, 1.0, 6)  # five bins of 0.2: few points, wide bins
 MODEL, BASE, KIND = "#000000", "#999999", "#E69F00"  # KIND: not an outcome's colour
@@ -104,7 +104,8 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
     """One row per forecast: the model's and the base rate's stacked probabilities, with
     the outcome that happened outlined."""
     n = len(scored)
-    fig, ax = subplots(figsize=(10.5, 1.4 + 0.52 * n))
+    # at least 3.2 inches: the legend above, two lines of notes below (one case too)
+    fig, ax = subplots(figsize=(10.5, max(3.2, 1.4 + 0.52 * n)))
     for row, s in enumerate(scored):
         y = n - 1 - row
         bars = [(s.model, 0.4, 0.14, 1.0), (s.base, 0.15, -0.17, 0.55)]
@@ -131,7 +132,7 @@ def forecasts(scored: Sequence[Scored], runs: int, seed: int, path: Path) -> Pat
                 f"{bars_text}", va="center", fontsize=8,
                 color="black" if sc["brier_model"] < best_bar else "#B00000",
                 transform=ax.get_yaxis_transform())
-    labels = [f"{s.case.path.stem}" for s in scored][::-1]
+    labels = [drawable(s.case.path.stem) for s in scored][::-1]
     ax.set_yticks(range(n), labels, fontsize=8.5)
     ax.set_ylim(-0.7, n - 0.4)
     ax.set_xlim(0, 1)
@@ -203,7 +204,7 @@ def scores_by_kind(scored: Sequence[Scored], runs: int, seed: int, path: Path) -
         """``n`` things: a count (an int, held among the float means by ``overall``)."""
         return f"{int(n)} {what}" + ("s" if n != 1 else "")
 
-    brier_ax.set_yticks(y, [f"{g}\n{count(groups[g]['cases']['n'], 'case')}, "
+    brier_ax.set_yticks(y, [f"{drawable(g)}\n{count(groups[g]['cases']['n'], 'case')}, "
                             f"{count(groups[g]['forecasts']['n'], 'forecast')}" for g in names],
                         fontsize=8.5)
     brier_ax.set_ylim(-0.6, n - 0.4)

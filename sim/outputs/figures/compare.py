@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 from sim.analysis import stats
 from sim.analysis.compare import incidence_band
 from sim.model.outcome import OUTCOMES, UNRESOLVED
-from sim.outputs.style import COLOURS, NEUTRAL, save_figure, styled, subplots
+from sim.outputs.style import COLOURS, NEUTRAL, drawable, save_figure, styled, subplots
 from sim.running.results import Run
 
 HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo")
@@ -24,7 +24,8 @@ LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))
 
 
 def _head(fig: Any, title: str, runs: list[Run], names: list[str], top: float) -> None:
-    who = " · ".join(f"{n} = {r.scenario.name}" for n, r in zip(names, runs, strict=True))
+    who = " · ".join(f"{drawable(n)} = {drawable(r.scenario.name)}"
+                     for n, r in zip(names, runs, strict=True))
     fig.text(0.01, 0.995, title, ha="left", va="top", fontsize=12.5, fontweight="bold")
     fig.text(0.01, 0.995 - 0.28 / fig.get_figheight(),
              f"{who}\n{len(runs[0].results):,} runs each · seed {runs[0].seed} · common "
@@ -55,14 +56,15 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
                       edgecolor="white", lw=0)
             left.errorbar(p, y, xerr=[[p - 100 * low], [100 * high - p]], fmt="none",
                           ecolor="black", capsize=3, lw=1)
-            left.text(100 * high + 1.2, y, f"{names[j]}  {p:.1f}%", va="center", fontsize=8)
+            left.text(100 * high + 1.2, y, f"{drawable(names[j])}  {p:.1f}%", va="center",
+                      fontsize=8)
     left.set_yticks(ticks, OUTCOMES)
     left.set_xlim(0, 118)
     left.set_xticks(range(0, 101, 20))
     left.set_xlabel("probability (%), black bars: 95% Wilson interval")
     left.set_title("Probability of each outcome", loc="left", fontsize=11)
     left.legend(handles=[Patch(facecolor=NEUTRAL, hatch=HATCHES[j], edgecolor="white",
-                               label=names[j]) for j in range(m)],
+                               label=drawable(names[j])) for j in range(m)],
                 loc="lower right", fontsize=8, title="scenario", title_fontsize=8)
     markers = ("o", "s", "D", "^", "v", "P")
     for k, d in enumerate(data["differences"]):
@@ -73,7 +75,7 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
             right.errorbar(mid, y, xerr=[[mid - 100 * low], [100 * high - mid]],
                            fmt=markers[k], color=COLOURS[outcome], ecolor=COLOURS[outcome],
                            capsize=4, ms=6, lw=1.5)
-            right.text(1.02, y, (f"{d['scenario']}  " if m > 2 else "")
+            right.text(1.02, y, (f"{drawable(d['scenario'])}  " if m > 2 else "")
                        + f"{mid:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}]",
                        transform=right.get_yaxis_transform(), va="center", fontsize=8,
                        color="black")
@@ -83,8 +85,8 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
     right.set_xlim(-span * 1.15, span * 1.15)
     right.set_ylim(-0.6, len(OUTCOMES) - 0.4)
     right.set_yticks(ticks, OUTCOMES)
-    base = names[0]
-    versus = names[1] if m == 2 else "each"
+    base = drawable(names[0])
+    versus = drawable(names[1]) if m == 2 else "each"
     right.set_xlabel(f"{versus} − {base} (percentage points), paired by replication,\n"
                      "95% Newcombe interval")
     right.set_title(f"Difference from the baseline ({versus} − {base})", loc="left",
@@ -93,6 +95,14 @@ def outcomes_figure(runs: list[Run], names: list[str], data: dict[str, Any],
     _head(fig, f"How does it end? {' vs '.join(names)}", runs, names,
           top=1 - 0.75 / fig.get_figheight())
     return save_figure(fig, path)
+
+
+def _not_shown(run: Run, horizon: float) -> str:
+    """The due dates the plot leaves out (after the last horizon), named for the legend."""
+    late = [d for d in run.scenario.due_dates if not 0 <= d.day <= horizon]
+    return "".join(f"\n  due date {drawable(d.label)}, {d.date:%d %b %Y}: "
+                   f"{'after the horizon' if d.day > horizon else 'before the start'}, "
+                   f"not shown" for d in late)
 
 
 @styled
@@ -119,8 +129,9 @@ def resolution_figure(runs: list[Run], names: list[str], path: Path) -> Path:
             ax.step(grid, 100 * share, where="post", color=COLOURS[key], lw=1.8,
                     ls=LINESTYLES[j])
             for d in s.due_dates:
-                ax.plot([d.day], [102.5], marker=MARKERS[j], ms=5, color=NEUTRAL,
-                        clip_on=False, ls="none")
+                if 0 <= d.day <= horizon:  # far out, a marker would grow the image
+                    ax.plot([d.day], [102.5], marker=MARKERS[j], ms=5, color=NEUTRAL,
+                            clip_on=False, ls="none")
         ax.set_title(title, loc="left", fontsize=11, pad=12,
                      color=COLOURS[key] if key != "any" else "black")
         ax.set_xlim(0, horizon)
@@ -136,9 +147,9 @@ def resolution_figure(runs: list[Run], names: list[str], path: Path) -> Path:
         ax.xaxis.set_tick_params(labelbottom=True)
     handles = [Line2D([], [], color="black", ls=LINESTYLES[j], lw=1.6, marker=MARKERS[j],
                       mfc=NEUTRAL, mec=NEUTRAL, ms=5,
-                      label=f"{name}: day 0 = {run.scenario.start:%d %b %Y}, horizon day "
-                            f"{run.scenario.horizon_days:g}; grey {MARKER_NAMES[j]} = its "
-                            f"due dates")
+                      label=f"{drawable(name)}: day 0 = {run.scenario.start:%d %b %Y}, "
+                            f"horizon day {run.scenario.horizon_days:g}; grey "
+                            f"{MARKER_NAMES[j]} = its due dates{_not_shown(run, horizon)}")
                for j, (name, run) in enumerate(zip(names, runs, strict=True))]
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.06, 0.02),
                ncol=min(2, len(runs)), fontsize=8.5, handlelength=3)

@@ -7,6 +7,7 @@ wherever time is shown; the scenario, runs and seed in every title block.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -16,13 +17,27 @@ from matplotlib.figure import Figure
 from sim.analysis import stats
 from sim.analysis.summary import RunSummary
 from sim.model.outcome import OUTCOMES, STATE_WORDS, UNRESOLVED
-from sim.outputs.style import COLOURS, NEUTRAL, head, save_figure, styled, subplots
+from sim.outputs.safe import date_text
+from sim.outputs.style import (
+    COLOURS,
+    NEUTRAL,
+    drawable,
+    head,
+    number,
+    save_figure,
+    shortened,
+    styled,
+    subplots,
+)
 from sim.running.precision import wilson
-from sim.running.results import Run, due_words
+from sim.running.results import Results, Run, due_words
+
+LARGEST_DRAWN = 1e300  # beyond it, a value is named, not placed on an axis
 
 
 def _head(fig: Figure, title: str, run: Run, top: float = 0.86) -> None:
-    head(fig, title, f"{run.scenario.name} · {len(run.results):,} runs · seed {run.seed}", top)
+    head(fig, title, f"{drawable(run.scenario.name)} · {len(run.results):,} runs · seed "
+         f"{run.seed}", top)
 
 
 def _dates(run: Run, days: np.ndarray) -> np.ndarray:
@@ -83,9 +98,9 @@ def time_to_resolution(run: Run, summary: RunSummary, path: Path) -> Path:
     # the curve is flat after its last event: carry it (and its band) on to the horizon
     t = np.concatenate([[0.0], curve.cdf.quantiles, [horizon]])
     cdf = np.concatenate([[0.0], curve.cdf.probabilities, curve.cdf.probabilities[-1:]])
-    band = curve.cdf.confidence_interval(stats.CONFIDENCE)
-    low = np.concatenate([[0.0], band.low.probabilities, band.low.probabilities[-1:]])
-    high = np.concatenate([[0.0], band.high.probabilities, band.high.probabilities[-1:]])
+    band_low, band_high = _resolved_band(r, curve)
+    low = np.concatenate([[0.0], band_low, band_low[-1:]])
+    high = np.concatenate([[0.0], band_high, band_high[-1:]])
     ax.fill_between(_dates(run, t), low * 100, high * 100, step="post", color=COLOURS["any"],
                     alpha=0.12, lw=0, label="95% confidence band (any outcome)")
     ax.step(_dates(run, t), cdf * 100, where="post", color=COLOURS["any"], lw=1.6,
@@ -99,6 +114,10 @@ def time_to_resolution(run: Run, summary: RunSummary, path: Path) -> Path:
                 label=f"ended: {name} (with its 95% band)")
     level, last = 0, -np.inf
     shown = [d for d in sorted(s.due_dates, key=lambda d: d.day) if 0 <= d.day <= horizon]
+    for d in s.due_dates:  # outside the window: named, not drawn (far out, it would grow
+        if d not in shown:  # the image without bound)
+            ax.plot([], [], ls="none", label=f"due date {drawable(d.label)}, "
+                                             f"{d.date:%d %b %Y}: {_outside(d.day, horizon)}")
     for i, d in enumerate(shown, start=1):
         day = d.day
         level = level + 1 if day - last < 0.03 * horizon else 0  # stagger close numbers
@@ -110,12 +129,12 @@ def time_to_resolution(run: Run, summary: RunSummary, path: Path) -> Path:
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": NEUTRAL,
                       "lw": 0.6})
         ax.plot([], [], color=NEUTRAL, ls="--", lw=0.9,
-                label=f"due date {i}: {d.label}, {d.date:%d %b %Y}\n({due_words(d)}; "
+                label=f"due date {i}: {drawable(d.label)}, {d.date:%d %b %Y}\n({due_words(d)}; "
                       f"original date)")
     ax.axvline(_dates(run, np.array([horizon]))[0], color=NEUTRAL, ls=":", lw=0.9)
     open_share = float(np.mean(r["outcome"] == UNRESOLVED)) * 100
     ax.text(_dates(run, np.array([horizon]))[0], 101.5,  # above the plot: hides no curve
-            f"horizon {s.date_of(horizon):%d %b %Y}: {open_share:.0f}% of runs still open",
+            f"horizon {date_text(s.start, horizon)}: {open_share:.0f}% of runs still open",
             ha="right", va="bottom", fontsize=8, color="black", clip_on=False)
     ax.set_ylim(0, 100)
     ax.set_ylabel("share of runs resolved (%)")
@@ -126,6 +145,35 @@ def time_to_resolution(run: Run, summary: RunSummary, path: Path) -> Path:
     _head(fig, "When is it resolved? Cumulative share of runs ended, by outcome", run,
           top=0.85)
     return save_figure(fig, path)
+
+
+def _price_limits(prices: list[np.ndarray]) -> tuple[float, float] | None:
+    """The price axis: every price with room for the labels on the right; None when
+    there is no price, or prices so large an axis cannot tick them (near 1e308 a tick
+    locator overflows)."""
+    if not any(v.size for v in prices):
+        return None
+    everything = np.concatenate([v for v in prices if v.size])
+    lo, hi = float(everything.min()), float(everything.max())
+    pad = max(0.05 * (hi - lo), 0.05 * max(abs(hi), 1.0))
+    low, high = lo - pad, hi + 4 * pad
+    return (low, high) if max(abs(low), abs(high)) < LARGEST_DRAWN else None
+
+
+def _outside(day: float, horizon: float) -> str:
+    """Where a due date the plot leaves out lies: "after the horizon" or "before the start"."""
+    return "after the horizon, not shown" if day > horizon else "before the start, not shown"
+
+
+def _resolved_band(r: Results, curve: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The 95% band of the share resolved, at the curve's points. With no run censored
+    (every run resolved) the Kaplan–Meier curve is the plain share, and Greenwood's band
+    is undefined at its last point (scipy warns): a Wilson band there, else scipy's."""
+    if np.any(r["outcome"] == UNRESOLVED):
+        band = curve.cdf.confidence_interval(stats.CONFIDENCE)
+        return band.low.probabilities, band.high.probabilities
+    n = len(r)
+    return wilson(np.rint(curve.cdf.probabilities * n), n)
 
 
 @styled
@@ -147,29 +195,32 @@ def buyers_and_prices(run: Run, summary: RunSummary, path: Path) -> Path:
                   f" {value:.1f}%  [{100 * w.low:.1f}, {100 * w.high:.1f}]", va="center",
                   fontsize=8.5)
     left.set_xlim(0, max(10.0, float((p + err[1]).max(initial=0)) * 1.6))
-    left.set_yticks(y, names)
+    left.set_yticks(y, [shortened(drawable(n)) for n in names])
     left.set_ylim(-0.6, max(len(names), 2) - 0.4)
     left.set_xlabel("chance of buying (% of all runs), 95% interval")
     left.set_title("Who buys?", loc="left", fontsize=11)
     prices = [r["price_bn"][r["winner"] == i] for i in range(len(names))]
+    limits = _price_limits(prices)
     for row, values in zip(y, prices, strict=True):
         if values.size == 0:
             right.text(0.02, row, "never buys", va="center", fontsize=9, color=NEUTRAL,
                        transform=right.get_yaxis_transform())
             continue
+        if limits is None:
+            continue
         q10, q25, q50, q75, q90 = np.quantile(values, [0.1, 0.25, 0.5, 0.75, 0.9])
         right.hlines(row, q10, q90, color=COLOURS["sale"], lw=1.5)
         right.barh(row, q75 - q25, left=q25, height=0.35, color=COLOURS["sale"], alpha=0.45)
         right.plot([q50], [row], marker="|", ms=16, mew=2.5, color="black")
-        right.text(q90, row + 0.3, f" median {q50:.1f} (n={values.size:,})", fontsize=8.5,
+        right.text(q90, row + 0.3, f" median {number(q50)} (n={values.size:,})", fontsize=8.5,
                    va="center")
     if not any(v.size for v in prices):
         right.text(0.5, 0.5, "no run ended in a sale", ha="center", transform=right.transAxes)
+    elif limits is None:
+        right.text(0.5, 0.5, f"prices beyond {LARGEST_DRAWN:.0e} are not drawn",
+                   ha="center", transform=right.transAxes)
     else:
-        everything = np.concatenate([v for v in prices if v.size])
-        lo, hi = float(everything.min()), float(everything.max())
-        pad = max(0.05 * (hi - lo), 0.05 * max(abs(hi), 1.0))
-        right.set_xlim(lo - pad, hi + 4 * pad)  # room for the labels right of the lines
+        right.set_xlim(*limits)  # room for the labels right of the lines
     right.set_xlabel("agreed price, implied value of the business (USD bn):\n"
                      "line 10–90%, box 25–75%, tick median")
     right.set_title("At what price, given that bidder buys?", loc="left", fontsize=11)

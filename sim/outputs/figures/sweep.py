@@ -14,18 +14,20 @@ from sim.analysis import stats
 from sim.analysis.designs import DESIGNS
 from sim.analysis.sweep import SweepAnalysis, SweepRun
 from sim.model.outcome import OUTCOMES
-from sim.outputs.style import COLOURS, head, save_figure, styled, subplots
+from sim.outputs.style import COLOURS, drawable, head, save_figure, styled, subplots
 
 DISCOVERY_FIRST = ("shutdown", "abandoned", "sale")  # whose box the discovery figure shows
 
 
 def _label(run: SweepRun, path: str) -> str:
-    return f"{path} (shift, days)" if path.endswith(".date") or path == "start" else path
+    shown = drawable(path)  # a key path holds a bidder's name: drawn as text, never mathtext
+    return f"{shown} (shift, days)" if path.endswith(".date") or path == "start" else shown
 
 
 def _head(fig: Figure, title: str, run: SweepRun, top: float = 0.86) -> None:
     sweep = run.sweep
-    head(fig, title, f"{run.base.name} · sweep {sweep.name} · {len(run.rows)} points × "
+    head(fig, title, f"{drawable(run.base.name)} · sweep {drawable(sweep.name)} · "
+         f"{len(run.rows)} points × "
          f"{sweep.runs:,} runs (common random numbers) · seed {sweep.seed}", top)
 
 
@@ -46,7 +48,7 @@ def line(run: SweepRun, path: Path) -> Path:
     ax.legend(title="outcome (band: 95% interval)", loc="upper left",
               bbox_to_anchor=(1.01, 1))
     ax.grid(alpha=0.3)
-    _head(fig, f"How the ending moves with {name}", run)
+    _head(fig, f"How the ending moves with {drawable(name)}", run)
     return save_figure(fig, path)
 
 
@@ -120,7 +122,8 @@ def tornado(run: SweepRun, analysis: SweepAnalysis, path: Path) -> Path:
             ax.text(max(low, high) + 0.8, y, f"{max(low, high):.0f}%", ha="left",
                     va="center", fontsize=8)
         ax.set_yticks(range(len(swings)),
-                      [f"{w.name}\n[{w.low_value:g} → {w.high_value:g}]" for w in swings],
+                      [f"{drawable(w.name)}\n[{w.low_value:g} → {w.high_value:g}]"
+                       for w in swings],
                       fontsize=8)
         ax.axvline(base, color="black", lw=1)
         ax.set_xlabel(f"P({outcome}) %, base {base:.1f}%\npale: input at low, dark: at high")
@@ -156,7 +159,7 @@ def sobol(run: SweepRun, analysis: SweepAnalysis, path: Path) -> Path:
         ax.set_xlabel("Sobol' index (share of variance), ±95% bootstrap\n"
                       "(wide bars: too few samples for this output)")
     for ax in axes[:, 0]:
-        ax.set_yticks(y, [names[i] for i in order], fontsize=8.5)
+        ax.set_yticks(y, [drawable(names[i]) for i in order], fontsize=8.5)
     axes[0, 0].legend(fontsize=8.5, loc="lower right")
     _head(fig, "Which inputs matter? Global sensitivity (Sobol' indices, SALib)", run,
           top=1 - 0.7 / fig.get_figheight())
@@ -193,10 +196,10 @@ def discovery_boxes(run: SweepRun, analysis: SweepAnalysis, path: Path) -> Path 
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=2, ec="black"))
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
-    ax.set_xlabel(a)
-    ax.set_ylabel(b)
+    ax.set_xlabel(drawable(a))
+    ax.set_ylabel(drawable(b))
     ax.legend(title="run ended in", loc="upper left", bbox_to_anchor=(1.01, 1), markerscale=3)
-    wrapped = box.rule.replace(" and ", "\nand ")
+    wrapped = "\nand ".join(drawable(part) for part in box.rule.split(" and "))
     ax.text(1.02, 0.35, f"box ({box.outcome}):\n{wrapped}\n\ndensity {box.density:.0%} "
             f"(base {box.base_rate:.0%})\ncoverage {box.coverage:.0%}",
             transform=ax.transAxes, fontsize=8.5, va="top")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sim.analysis.backtest import ALL, Scored, by_kind, skill
 from sim.model.outcome import OUTCOMES
+from sim.outputs.safe import printable, printable_lines
 
 
 def _num(value: float, width: int) -> str:
@@ -24,6 +25,8 @@ def _scores(m: dict[str, float]) -> str:
 
 
 def format_table(scored: Sequence[Scored], runs: int, seed: int) -> str:
+    """The backtest for the terminal, each line printable (a case file's name or a kind
+    holding a terminal escape is shown escaped)."""
     cases = {s.case.case_id for s in scored}
     width = 6 * len(OUTCOMES)  # the forecast's columns
     lines = [f"dealsim backtest — {len(scored)} forecasts of {len(cases)} cases · "
@@ -34,7 +37,7 @@ def format_table(scored: Sequence[Scored], runs: int, seed: int) -> str:
              + f"   {'(at horizon)':<13}"
              f"{'model':>7}{'base':>6}{'kind':>6}{'model':>9}{'base':>6}{'kind':>6}"]
     for s in scored:
-        lines.append(f"  {s.case.path.stem[:LABEL]:<{LABEL}}"
+        lines.append(f"  {printable(s.case.path.stem)[:LABEL]:<{LABEL}}"
                      + "".join(f"{100 * p:6.1f}" for p in s.model)
                      + f"   {OUTCOMES[s.case.scored]:<13}{_scores(s.scores())}")
     groups = by_kind(scored)
@@ -58,7 +61,7 @@ def format_table(scored: Sequence[Scored], runs: int, seed: int) -> str:
               "  base: outcome frequencies of the other cases (leave-one-out); kind: the same "
               "among cases of the same kind;",
               f"  every forecast smoothed (count + ½)/(n + {len(OUTCOMES) / 2:g})."]
-    return "\n".join(lines)
+    return printable_lines(lines)
 
 
 def format_by_kind(groups: dict[str, dict[str, dict[str, float]]]) -> list[str]:
@@ -69,7 +72,7 @@ def format_by_kind(groups: dict[str, dict[str, dict[str, float]]]) -> list[str]:
              f"  {'':<20}{'cases':>6}{'forecasts':>10}{'':<{left - 36}}"
              f"{'model':>7}{'base':>6}{'kind':>6}{'model':>9}{'base':>6}{'kind':>6}"]
     for group, found in groups.items():
-        label = f"{group:<20}{found['cases']['n']:>6}{found['forecasts']['n']:>10}"
+        label = f"{printable(group):<20}{found['cases']['n']:>6}{found['forecasts']['n']:>10}"
         lines.append(f"  {label:<{left}}{_scores(found['cases'])}")
     lines += ["", "  mean forecast against how often it happened, % of cases: "
                   "forecast, observed, difference",
@@ -77,7 +80,7 @@ def format_by_kind(groups: dict[str, dict[str, dict[str, float]]]) -> list[str]:
               f"  {'':<20}" + f"{'fcst':>6}{'obs':>6}{'diff':>7}" * len(OUTCOMES)]
     for group, found in groups.items():
         m = found["cases"]
-        lines.append(f"  {group:<20}" + "".join(
+        lines.append(f"  {printable(group):<20}" + "".join(
             f"{100 * m[f'forecast_{o}']:6.1f}{100 * m[f'observed_{o}']:6.1f}"
             f"{round(100 * m[f'difference_{o}'], 1) + 0.0:+7.1f}"  # + 0.0: no "-0.0"
             for o in OUTCOMES))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from sim.model.outcome import OUTCOMES
+from sim.outputs.safe import printable_lines
 
 
 def _pct(p: float) -> str:
@@ -20,6 +21,7 @@ def _pts(d: float) -> str:
 
 
 def format_comparison(data: dict[str, Any], out: Path) -> str:
+    """The comparison for the terminal, each line printable (names shown escaped)."""
     scenarios, diffs = data["scenarios"], data["differences"]
     lines = [f"dealsim compare — {data['runs']:,} runs each · seed {data['seed']} · "
              f"common random numbers (replication k of every scenario shares its draws)", ""]
@@ -58,5 +60,5 @@ def format_comparison(data: dict[str, Any], out: Path) -> str:
         lines.append(f"  {d['scenario']} vs {d['baseline']}: the same outcome in "
                      f"{_pct(d['same_outcome_share'])} of replications; intervals "
                      f"{gain:.1f}× narrower than independent runs would give")
-    lines.append(f"\n  wrote {out}/: summary.json" + "".join(f", {f}" for f in data["files"]))
-    return "\n".join(lines)
+    lines += ["", f"  wrote {out}/: summary.json" + "".join(f", {f}" for f in data["files"])]
+    return printable_lines(lines)

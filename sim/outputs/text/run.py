@@ -6,6 +6,7 @@ from sim.analysis import stats
 from sim.analysis.stats import Proportion
 from sim.analysis.summary import RunSummary
 from sim.model.outcome import STATE_WORDS
+from sim.outputs.safe import day_and_date, printable_lines
 from sim.running.results import Run
 
 
@@ -14,10 +15,11 @@ def pct(p: float) -> str:
 
 
 def when(run: Run, day: float | None) -> str:
-    """A day as the summary says it: "day 184 (2021-03-17)" or "beyond the horizon"."""
+    """A day as the summary says it: "day 184 (2021-03-17)" or "beyond the horizon" (and a
+    day past the last date there is as "day 3000000 (after 9999-12-31)")."""
     if day is None:
         return "beyond the horizon"
-    return f"day {day:.0f} ({run.date(day)})"
+    return day_and_date(run.scenario.start, day)
 
 
 def _interval(name: str, o: Proportion, indent: int = 2) -> str:
@@ -27,6 +29,8 @@ def _interval(name: str, o: Proportion, indent: int = 2) -> str:
 
 
 def format_summary(run: Run, summary: RunSummary) -> str:
+    """The summary for the terminal: each line printable, so a name holding a terminal
+    escape or a line break is shown escaped, never acted on."""
     s = run.scenario
     lines = [f"dealsim — {s.name}",
              f"  {summary.runs:,} runs · seed {summary.seed} · start {s.start} · "
@@ -67,4 +71,4 @@ def format_summary(run: Run, summary: RunSummary) -> str:
                  f"{summary.days_dark_mean:.1f} days dark")
     lines.append("  share of runs with " + " · ".join(
         f"{what} {pct(summary.shares[key].probability).strip()}" for key, what in stats.SHARES))
-    return "\n".join(lines)
+    return printable_lines(lines)

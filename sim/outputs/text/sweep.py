@@ -9,11 +9,18 @@ import numpy as np
 
 from sim.analysis.sweep import SweepAnalysis, SweepRun
 from sim.model.outcome import OUTCOMES
+from sim.outputs.safe import printable
 
 MOST_ROWS = 40  # a longer table of points is for points.csv, not the terminal
 
 
 def summary_lines(run: SweepRun, analysis: SweepAnalysis) -> Iterator[str]:
+    """The sweep's summary for the terminal, line by line, each printable (a key path
+    holds a bidder's name, which may hold a terminal escape: shown escaped)."""
+    return (printable(line) for line in _lines(run, analysis))
+
+
+def _lines(run: SweepRun, analysis: SweepAnalysis) -> Iterator[str]:
     sweep = run.sweep
     yield (f"sweep {sweep.name} ({sweep.design}) on {run.base.name}: {len(run.rows)} points × "
            f"{sweep.runs:,} runs, seed {sweep.seed}; {run.reused} points reused")
