@@ -122,9 +122,10 @@ ROWS: dict[str, list[Row]] = {
         ("differs", "  replay exit 1 with DIFFERENT (hand-edited numbers)"),
         ("readonly_skip", "  (note) read-only folder skipped: running as root")),
     "signals": _rows(
-        ("tried", "trials (interrupted runs and sweeps)"), ("sent", "signals sent"),
+        ("tried", "trials (interrupted runs and sweeps)"), ("sweeps", "  of which sweeps"),
+        ("sent", "signals sent"),
         ("finished_first", "  finished before the first signal (exit 0)"),
-        ("refused", "  refused with one error: line (exit 2; e.g. the planted .blocks link)"),
+        ("refused", "  refused with one error: line (exit 2: the .blocks link?)"),
         ("wrong_code", "  exit code not 0 or the signal's 130/143", True),
         ("traceback", "  tracebacks on stderr", True),
         ("hang", f"  hangs (not gone {SIGNAL_SECONDS:.0f} s after the last signal)", True),
@@ -236,12 +237,16 @@ class Report:
                                                           key=lambda kv: str(kv[0])))
 
     def reproducers(self) -> str:
+        """Every failure: the first few of each check in full (what, where it is saved,
+        the command, the stderr's last lines), the rest one line each."""
         lines: list[str] = []
         shown: dict[tuple[str, str], int] = {}
         for f in self.failures:
             n = shown.get((f.part, f.row), 0)
             shown[(f.part, f.row)] = n + 1
             if n >= SHOWN_PER_ROW:
+                where = f" — saved: {f.folder}" if f.folder else ""
+                lines.append(f"[{f.part}.{f.row}] {f.detail[:200]}{where}")
                 continue
             lines.append(f"[{f.part}.{f.row}] {f.detail}")
             if f.folder:
@@ -250,10 +255,6 @@ class Report:
                 lines.append(f"  command: {shell_line(f.command)}")
             for line in f.stderr.strip().splitlines()[-4:]:
                 lines.append(f"  stderr: {line[:300]!s}")
-        for (part, row), n in shown.items():
-            if n > SHOWN_PER_ROW:
-                lines.append(f"[{part}.{row}] … and {n - SHOWN_PER_ROW:,} more (under "
-                             f"{self.work / 'failures'})")
         return "\n".join(lines)
 
 
@@ -1520,14 +1521,23 @@ class Trial:
         return "points.csv" if self.kind == "sweep" else "replications.csv"
 
 
-def plan_trial(seed: int, index: int, sizes: Sequence[int], workers: Sequence[int]) -> Trial:
+STRATA = 10  # moments: trial i falls in the i-th tenth of 0-110% (mod 10), so a few
+# trials already cover early, middle and late (the write phase, past the end)
+
+
+def plan_trial(seed: int, index: int, sizes: Sequence[int], workers: Sequence[int],
+               trials: int = STRATA) -> Trial:
+    """Trial ``index`` of ``trials``, from its own seeded stream. The first is never
+    refused for a planted link, so even a run of two trials sends signals."""
     rng = random.Random(f"{seed}:signals:{index}")
     kind = "sweep" if rng.random() < 0.25 else "run"
     plan = rng.choice(list(PLANS))
+    strata = max(1, min(trials, STRATA))
+    moment = 1.1 * (index % strata + rng.random()) / strata
     return Trial(index, kind, rng.choice(list(sizes)) if kind == "run" else 3000,
-                 rng.choice(list(workers)), rng.random() < 0.3, plan, rng.uniform(0.0, 1.1),
-                 [rng.uniform(0.05, 1.5) for _ in PLANS[plan][1:]], rng.random() < 0.25,
-                 rng.random() < 0.5)
+                 rng.choice(list(workers)), rng.random() < 0.3, plan, moment,
+                 [rng.uniform(0.05, 1.5) for _ in PLANS[plan][1:]],
+                 index > 0 and rng.random() < 0.25, rng.random() < 0.5)
 
 
 class References:
@@ -1579,17 +1589,28 @@ def signals_part(ctx: Context) -> None:
         if index and ctx.budget.spent():
             ctx.report.skipped["signals"] = ctx.cfg.signals - index
             break
-        trial = plan_trial(ctx.cfg.seed, index, ctx.cfg.signal_runs, ctx.cfg.signal_workers)
+        trial = plan_trial(ctx.cfg.seed, index, ctx.cfg.signal_runs, ctx.cfg.signal_workers,
+                           ctx.cfg.signals)
         seconds, table = references.get(trial)
         signal_trial(ctx, trial, seconds, table, earlier_run(ctx, trial.kind))
         if ctx.cfg.verbose:
             print(f"  signals: trial {index + 1} of {ctx.cfg.signals}", file=sys.stderr)
 
 
-def signal_trial(ctx: Context, trial: Trial, seconds: float, table: bytes | None,
-                 earlier: Path) -> None:
-    report = ctx.report
-    folder = ctx.work / "signals" / f"trial-{trial.index:04d}"
+@dataclass
+class Watched:
+    """How an interrupted process ended."""
+
+    rc: int | None
+    hung: bool
+    left: list[int]
+    sent: int  # signals sent before it ended
+    stderr: str
+
+
+def prepare_trial(trial: Trial, folder: Path, earlier: Path) -> tuple[Path, list[Path]]:
+    """The trial's --out: a copy of an earlier finished run of another size, a user's file
+    beside it and, on some trials, ``.blocks`` a link to a folder of the user's."""
     shutil.rmtree(folder, ignore_errors=True)
     parent = folder / "parent"
     out = parent / "out"
@@ -1603,18 +1624,17 @@ def signal_trial(ctx: Context, trial: Trial, seconds: float, table: bytes | None
         planted += plant_user_files(user)
         out.mkdir(exist_ok=True)
         (out / ".blocks").symlink_to(user, target_is_directory=True)
-    before = snapshot(planted)
-    argv = trial.argv(out)
-    command = [PYTHON, str(RUN_PY), *argv]
-    what = (f"trial {trial.index}: {trial.kind} of {trial.runs} runs on {trial.workers} "
-            f"worker(s){' with figures' if trial.figures else ''}, {trial.plan} at "
-            f"{trial.moment:.0%} of {seconds:.1f} s")
-    report.count("signals", "tried")
+    return out, planted
+
+
+def watch(ctx: Context, trial: Trial, argv: Sequence[str], folder: Path,
+          seconds: float) -> Watched:
+    """Start the run, signal it as planned, and give it 5 s after the last signal to be
+    gone, workers and all (else it is killed: a hang)."""
     with (folder / "stdout.txt").open("wb") as stdout, \
             (folder / "stderr.txt").open("wb") as stderr:
         process = start(argv, ctx.work, ctx.env, stdout, stderr)
-        began = time.monotonic()
-        last = send_signals(report, process, trial, began + trial.moment * seconds)
+        sent, last = send_signals(process, trial, time.monotonic() + trial.moment * seconds)
         deadline = last + SIGNAL_SECONDS
         while process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -1627,60 +1647,103 @@ def signal_trial(ctx: Context, trial: Trial, seconds: float, table: bytes | None
         process.wait()
         finished(process, grace=0)
     err = (folder / "stderr.txt").read_text(errors="replace")
-    rc = process.returncode
-    report.code("signals", "hang" if hung else rc)
-    keep = [folder]
-    if hung:
+    return Watched(None if hung else process.returncode, hung, left, sent, err)
+
+
+def signal_trial(ctx: Context, trial: Trial, seconds: float, table: bytes | None,
+                 earlier: Path) -> None:
+    report = ctx.report
+    folder = ctx.work / "signals" / f"trial-{trial.index:04d}"
+    out, planted = prepare_trial(trial, folder, earlier)
+    before = snapshot(planted)
+    argv = trial.argv(out)
+    command = [PYTHON, str(RUN_PY), *argv]
+    what = (f"trial {trial.index}: {trial.kind} of {trial.runs} runs on {trial.workers} "
+            f"worker(s){' with figures' if trial.figures else ''}, {trial.plan} at "
+            f"{trial.moment:.0%} of {seconds:.1f} s")
+    report.count("signals", "tried")
+    report.count("signals", "sweeps", trial.kind == "sweep")
+    seen = watch(ctx, trial, argv, folder, seconds)
+    report.count("signals", "sent", seen.sent)
+    report.code("signals", "hang" if seen.hung else seen.rc if seen.rc is not None else "?")
+    err, keep = seen.stderr, [folder]
+    if seen.hung:
         report.fail("signals", "hang", what, command, err, keep)
-    elif left:
-        report.fail("signals", "left", f"{what}: processes {left} were still running "
+    elif seen.left:
+        report.fail("signals", "left", f"{what}: processes {seen.left} were still running "
                     f"{SIGNAL_SECONDS:.0f} s after the last signal", command, err, keep)
-    refused = rc == 2 and one_error_line(err.encode())
-    if refused:  # e.g. the planted .blocks link: an error the user caused, told in one line
-        report.count("signals", "refused")
-    elif not hung:
-        signals = set(PLANS[trial.plan])
-        allowed = {0} | {130 for s in signals if s == signal.SIGINT} | \
-            {143 for s in signals if s == signal.SIGTERM}
-        if rc not in allowed:
-            report.fail("signals", "wrong_code", f"{what}: exit {rc}", command, err, keep)
+    if seen.rc == 2 and one_error_line(err.encode()):
+        report.count("signals", "refused")  # e.g. the planted .blocks link: told in one line
+    elif seen.rc == 0 and not seen.sent:
+        report.count("signals", "finished_first")
+    elif not seen.hung and seen.rc not in allowed_codes(trial):
+        died = (f" (died of {signal.Signals(-seen.rc).name}: no orderly stop, no message)"
+                if seen.rc is not None and seen.rc < 0 else "")
+        report.fail("signals", "wrong_code", f"{what}: exit {seen.rc}{died}", command, err,
+                    keep)
     if "Traceback" in err:
         report.fail("signals", "traceback", what, command, err, keep)
     problem = folder_problem(out, planted=[".blocks"])
     if problem:
         report.fail("signals", "mixed", f"{what}: {problem}", command, err, keep)
-        if problem.startswith("no manifest"):
-            report.count("signals", "no_manifest")
+        report.count("signals", "no_manifest", problem.startswith("no manifest"))
     if gone := lost(before):
         report.fail("signals", "lost", f"{what}: {'; '.join(gone)}", command, err, keep)
+    resumed = ""
     if trial.resume and not ctx.budget.spent():
-        resume(ctx, trial, out, table, what, keep)
+        resumed = resume(ctx, trial, out, table, what, keep)
+    log_trial(ctx.work, trial, seconds, seen, problem, resumed)
     shutil.rmtree(folder, ignore_errors=True)  # a failure's reproducer is a copy
 
 
-def send_signals(report: Report, process: subprocess.Popen[bytes], trial: Trial,
-                 at: float) -> float:
-    """Send the trial's signals from ``at`` on; return when the last was sent (or now,
-    if the run ended first)."""
+def allowed_codes(trial: Trial) -> set[int]:
+    """0 (it finished first) or the code of a signal it was sent: 130 SIGINT, 143 SIGTERM."""
+    signals = set(PLANS[trial.plan])
+    return {0} | ({130} if signal.SIGINT in signals else set()) | \
+        ({143} if signal.SIGTERM in signals else set())
+
+
+def log_trial(work: Path, trial: Trial, seconds: float, seen: Watched, problem: str | None,
+              resumed: str) -> None:
+    """One line a trial in ``signals.csv``: what was planned and what happened."""
+    path = work / "signals.csv"
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(["trial", "kind", "runs", "workers", "figures", "plan",
+                             "moment", "reference_s", "link", "sent", "exit", "hung",
+                             "left", "folder_problem", "resume"])
+        writer.writerow([trial.index, trial.kind, trial.runs, trial.workers, trial.figures,
+                         trial.plan, f"{trial.moment:.3f}", f"{seconds:.2f}", trial.link,
+                         seen.sent, seen.rc, seen.hung, len(seen.left), problem or "",
+                         resumed])
+
+
+def send_signals(process: subprocess.Popen[bytes], trial: Trial,
+                 at: float) -> tuple[int, float]:
+    """Send the trial's signals from ``at`` on; return how many were sent (none if the
+    run ended first) and when the last was."""
+    sent = 0
     for number, how in enumerate(PLANS[trial.plan]):
         if number:
             at = time.monotonic() + trial.gaps[number - 1]
         while time.monotonic() < at and process.poll() is None:
             time.sleep(min(0.01, max(0.0, at - time.monotonic())))
         if process.poll() is not None:
-            if number == 0:
-                report.count("signals", "finished_first")
             break
         if "group" in trial.plan:
             os.killpg(process.pid, how)
         else:
             process.send_signal(how)
-        report.count("signals", "sent")
-    return time.monotonic()
+        sent += 1
+    return sent, time.monotonic()
 
 
 def resume(ctx: Context, trial: Trial, out: Path, table: bytes | None, what: str,
-           keep: list[Path]) -> None:
+           keep: list[Path]) -> str:
+    """Finish the trial with ``--resume``; the table must be the uninterrupted run's.
+    Returns what happened, for the log."""
     report = ctx.report
     argv = [*trial.argv(out), "--resume"]
     report.count("signals", "resumed")
@@ -1688,17 +1751,19 @@ def resume(ctx: Context, trial: Trial, out: Path, table: bytes | None, what: str
     command = [PYTHON, str(RUN_PY), *argv]
     if ran.rc == 2 and one_error_line(ran.stderr):
         report.count("signals", "resume_refused")
-        return
+        return "refused"
     if ran.rc != 0 or ran.hung:
         report.fail("signals", "resume_failed", f"{what}: resume exit {ran.rc}", command,
                     ran.err, keep)
-        return
+        return f"exit {ran.rc}"
     path = out / trial.table
-    if table is not None and (not path.is_file() or path.read_bytes() != table):
+    same = table is None or (path.is_file() and path.read_bytes() == table)
+    if not same:
         report.fail("signals", "resume_differs", f"{what}: {trial.table} after --resume "
                     "differs from the uninterrupted run's", command, ran.err, keep)
     if problem := folder_problem(out, planted=[".blocks"]):
         report.fail("signals", "resume_mixed", f"{what}: {problem}", command, ran.err, keep)
+    return "identical" if same and table is not None else "differs" if not same else "ok"
 
 
 # --- part 4: a full disk -------------------------------------------------------------------
