@@ -16,6 +16,7 @@ least one case however loaded the machine is).
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -73,7 +74,7 @@ def test_a_folder_is_one_runs_set(tmp_path: Path) -> None:
     assert hostile.folder_problem(out).startswith("no manifest")
     files = {n: hostile.sha256(out / n) for n in ("replications.csv", "summary.json")}
     manifest = {"dealsim_folder": 1, "kind": "run", "files": files}
-    (out / ".dealsim.json").write_text(__import__("json").dumps(manifest))
+    (out / ".dealsim.json").write_text(json.dumps(manifest))
     assert hostile.folder_problem(out) is None
     (out / "outcomes.png").write_bytes(b"an older run's figure")
     assert "outcomes.png lies beside the set" in hostile.folder_problem(out)
