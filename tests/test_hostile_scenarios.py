@@ -255,6 +255,12 @@ def test_duplicate_items_in_nested_lists_name_the_second(tmp_path: Path) -> None
     expect(tmp_path, edit("date: 2020-09-20", "date: 2020-09-20\n    tiers:\n"
                           "      - {id: a, date: 2020-09-20}\n      - {id: a, date: 2020-10-20}"),
            10, "instruments[0].tiers[1].id", "duplicate tier id 'a'", "line 9")
+    # a long name is cut short in the message (found by the fuzzer: 601 characters)
+    long = "x" * 500
+    message = expect(tmp_path, edit("plaintiffs: [{name: ByteDance, sue_probability: 0.9}]",
+                                    f"plaintiffs: [{{name: {long}}}, {{name: {long}}}]"),
+                     13, "instruments[0].court.plaintiffs[1].name", "duplicate plaintiff name")
+    assert len(message) < 300, message
 
 
 # --- 8. booleans are not numbers -----------------------------------------------------------

@@ -310,6 +310,7 @@ DISTRIBUTIONS: dict[str, type[_Dist]] = {
     for cls in (Fixed, Uniform, Triangular, Pert, Normal, LogNormal, Beta, Exponential, Choice)
 }
 
+
 def _computable(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     """Refuse parameters whose draws or mean are not finite numbers (a lognormal with a
     median of 1e308 draws infinity; a uniform over ±1.7e308 has no width), and any

@@ -76,9 +76,6 @@ Date = Annotated[dt.date, BeforeValidator(_no_number)]
 # Every date a scenario names, and so (with day counts capped) every date it can reach.
 FIRST_DATE = dt.date(FIRST_YEAR, 1, 1)
 LAST_DATE = dt.date(LAST_YEAR, 12, 31)
-
-
-
 WINDOW = f"allowed: dates from {FIRST_DATE} to {LAST_DATE}, sim/limits.py"
 
 

@@ -408,7 +408,7 @@ def _unique(items: yaml.SequenceNode, path: str, ident: str, noun: str, source: 
         line = node.start_mark.line + 1
         if name in first:
             raise ScenarioError(f"{source}:{line}: {path}[{i}].{ident}: duplicate {noun} "
-                                f"{ident} {name!r} (the first is on line {first[name]}; "
+                                f"{ident} {shown(name)} (the first is on line {first[name]}; "
                                 f"each {noun} once)")
         first[name] = line
 
