@@ -263,6 +263,14 @@ def test_duplicate_items_in_nested_lists_name_the_second(tmp_path: Path) -> None
     assert len(message) < 300, message
 
 
+def test_a_long_unknown_key_is_cut_short(tmp_path: Path) -> None:
+    """A 20,000-character key once made a 20,000-character line (the hostile battery)."""
+    key = "k" * 20_000  # longer than a plain key may be: written as an explicit one
+    message = expect(tmp_path, edit("  review_days:", f"  ? {key}\n  : 1\n  review_days:"),
+                     36, "committee." + "k" * 60 + "…", "unknown key")
+    assert len(message) < 400, len(message)
+
+
 # --- 8. booleans are not numbers -----------------------------------------------------------
 
 @pytest.mark.parametrize(("old", "new", "line", "key"), [

@@ -414,7 +414,10 @@ def _unique(items: yaml.SequenceNode, path: str, ident: str, noun: str, source: 
 
 
 def quoted_key(name: str) -> str:
-    """A key as an error names it: quoted when blank or padded, else it would not show."""
+    """A key as an error names it: quoted when blank or padded, else it would not show;
+    cut short when long, so a 20,000-character key still makes a line one can read."""
+    if len(name) > 80:
+        name = name[:60] + "…"
     return name if name and name.strip() == name else repr(name)
 
 
