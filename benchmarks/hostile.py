@@ -1536,7 +1536,8 @@ def plan_trial(seed: int, index: int, sizes: Sequence[int], workers: Sequence[in
     moment = 1.1 * (index % strata + rng.random()) / strata
     return Trial(index, kind, rng.choice(list(sizes)) if kind == "run" else 3000,
                  rng.choice(list(workers)), rng.random() < 0.3, plan, moment,
-                 [rng.uniform(0.05, 1.5) for _ in PLANS[plan][1:]],
+                 # a second Ctrl-C comes while the first is being handled, as a person's
+                 [rng.uniform(0.01, 0.4) for _ in PLANS[plan][1:]],
                  index > 0 and rng.random() < 0.25, rng.random() < 0.5)
 
 
