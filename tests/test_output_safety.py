@@ -471,3 +471,33 @@ def test_the_replications_csv_is_the_same_written_in_chunks(tmp_path: Path) -> N
     finally:
         tables.CHUNK_ROWS = old
     assert whole.count("\n") == 121
+
+
+def test_a_block_keeps_its_inputs_not_its_whole_matrix_of_draws() -> None:
+    from sim.running.results import DTYPES, Results
+
+    draws = np.random.default_rng(0).random((1000, 90))  # inputs and latent uniforms
+    rows = [Outcome(*[0] * len(DTYPES))] * 1000
+    kept = Results.from_rows(rows, {"x": draws[:, 3]})["input.x"]
+    assert not np.shares_memory(kept, draws)  # a view would hold all 90 columns alive
+    np.testing.assert_array_equal(kept, draws[:, 3])
+
+
+@pytest.mark.slow
+def test_writing_replications_csv_holds_a_chunk_not_the_table(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from sim.outputs.tables import write_replications
+    from sim.running.results import Results
+
+    small = run_of(example(), runs=1000)
+    columns = {k: np.tile(v, 20) for k, v in small.results.columns.items()}  # 20,000 rows
+    big = Run(small.scenario, small.path, Results(columns), 7, 1)
+    tracemalloc.start()
+    try:
+        write_replications(big, tmp_path / "replications.csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, peak  # the whole table's strings: some 26 MB
+    assert (tmp_path / "replications.csv").read_text(encoding="utf-8").count("\n") == 20_001

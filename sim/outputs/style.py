@@ -107,7 +107,7 @@ def drawable(text: str) -> str:
     return shown.replace("$", r"\$")
 
 
-def shortened(text: str, most: int = 40) -> str:
+def shortened(text: str, most: int = 32) -> str:
     """A label cut to ``most`` characters (a tick label as long as a name may be would
     leave the axes no room)."""
     return text if len(text) <= most else text[:most - 1] + "…"

@@ -43,7 +43,9 @@ class Results:
         table = np.array(rows, dtype=float).reshape(len(rows), len(DTYPES))
         columns: dict[str, np.ndarray] = {name: table[:, i].astype(dtype)
                                           for i, (name, dtype) in enumerate(DTYPES.items())}
-        columns.update({INPUT_PREFIX + k: np.asarray(v, dtype=float) for k, v in inputs.items()})
+        # a copy of each input's column: a view would keep the block's whole matrix of
+        # draws (every input and latent uniform, some 700 bytes a replication) alive
+        columns.update({INPUT_PREFIX + k: np.array(v, dtype=float) for k, v in inputs.items()})
         return cls(columns)
 
     @classmethod

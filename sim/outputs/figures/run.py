@@ -33,6 +33,7 @@ from sim.running.precision import wilson
 from sim.running.results import Results, Run, due_words
 
 LARGEST_DRAWN = 1e300  # beyond it, a value is named, not placed on an axis
+MOST_CURVE_POINTS = 20_000  # steps of a curve drawn as they are; a longer one is sampled
 
 
 def _head(fig: Figure, title: str, run: Run, top: float = 0.86) -> None:
@@ -101,6 +102,8 @@ def time_to_resolution(run: Run, summary: RunSummary, path: Path) -> Path:
     band_low, band_high = _resolved_band(r, curve)
     low = np.concatenate([[0.0], band_low, band_low[-1:]])
     high = np.concatenate([[0.0], band_high, band_high[-1:]])
+    del curve, band_low, band_high
+    t, cdf, low, high = _at_most(MOST_CURVE_POINTS, horizon, t, cdf, low, high)
     ax.fill_between(_dates(run, t), low * 100, high * 100, step="post", color=COLOURS["any"],
                     alpha=0.12, lw=0, label="95% confidence band (any outcome)")
     ax.step(_dates(run, t), cdf * 100, where="post", color=COLOURS["any"], lw=1.6,
@@ -145,6 +148,18 @@ def time_to_resolution(run: Run, summary: RunSummary, path: Path) -> Path:
     _head(fig, "When is it resolved? Cumulative share of runs ended, by outcome", run,
           top=0.85)
     return save_figure(fig, path)
+
+
+def _at_most(points: int, horizon: float, t: np.ndarray,
+             *steps: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Step functions of day ``t`` (right-continuous, as drawn "post"), as they are, or,
+    with more than ``points`` steps, read off ``points`` days evenly over the horizon:
+    a million steps on some 700 pixels cost memory, not detail."""
+    if t.size <= points:
+        return (t, *steps)
+    grid = np.linspace(0.0, horizon, points)
+    at = np.searchsorted(t, grid, side="right") - 1
+    return (grid, *(step[at] for step in steps))
 
 
 def _price_limits(prices: list[np.ndarray]) -> tuple[float, float] | None:
