@@ -117,8 +117,11 @@ def run(scenario: ScenarioLike, runs: int = DEFAULT_RUNS, seed: int = DEFAULT_SE
 
     with keeping_partial(out, kept, lambda: f"{store.count()} finished blocks of "
                          f"replications kept in {store.folder}; rerun with --resume to finish"):
-        results = simulate(scenario, runs, seed, workers, progress=progress,
-                           precision=precision, store=store, executor=executor)
+        try:
+            results = simulate(scenario, runs, seed, workers, progress=progress,
+                               precision=precision, store=store, executor=executor)
+        except OSError as exc:  # a block could not be saved: a full disk, the folder gone
+            raise folders.cannot_write(out, exc) from None
         finished = Run(scenario, _path_of(scenario), results, seed, workers)
         with folders.staged(out, "run") as stage:
             write_outputs(finished, stage, figures=figures, command=command)

@@ -393,3 +393,18 @@ def test_ctrl_c_twice_on_a_local_dask_cluster_ends_within_five_seconds(tmp_path:
     assert process.returncode == 130 and "Traceback" not in err, err
     time.sleep(0.5)
     assert _group_alive(process.pid) == [], "workers left behind"
+
+
+def test_a_full_disk_while_saving_blocks_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the hostile battery on a 3 MB tmpfs: a traceback from the block store."""
+    from sim.running import blockstore
+
+    def full(self: object, block: int, part: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(blockstore.BlockStore, "save", full)
+    code, err = cli(capsys, EXAMPLE, "--runs", 2000, "--workers", 1, "--out",
+                    tmp_path / "d", "--quiet")
+    assert code == 2 and "the disk is full" in one_line(err)

@@ -35,11 +35,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The program's entry (``run.py``, ``python -m sim``, ``dealsim``): ``main`` and exit.
-    After a stop the work is saved and the workers are ended, so the process leaves at
+    Once ``main`` has answered, Ctrl-C and SIGTERM are ignored: a signal in the last
+    moments must not turn a finished answer (exit 0 or 2) into a traceback or another
+    code. After a stop the work is saved and the workers are ended, so the process leaves at
     once, without Python's exit handlers: a library's (Dask's closing its clusters, the
     process pool's joining its threads) can wait for ever on what the stop cut short, and
     a further Ctrl-C in them would print a traceback."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt as exc:  # in the instant between main's answer and below
+        code = 143 if isinstance(exc, Terminated) else 130
+    for s in (signal.SIGINT, signal.SIGTERM):  # the answer is given: a late signal changes
+        signal.signal(s, signal.SIG_IGN)         # nothing and must not turn it into another
     if code in (130, 143):
         for stream in (sys.stdout, sys.stderr):
             with suppress(OSError, ValueError):
