@@ -484,7 +484,7 @@ def test_a_block_keeps_its_inputs_not_its_whole_matrix_of_draws() -> None:
 
 
 @pytest.mark.slow
-def test_writing_replications_csv_holds_a_chunk_not_the_table(tmp_path: Path) -> None:
+def test_writing_replications_csv_holds_its_bytes_and_a_chunk(tmp_path: Path) -> None:
     import tracemalloc
 
     from sim.outputs.tables import write_replications
@@ -499,5 +499,30 @@ def test_writing_replications_csv_holds_a_chunk_not_the_table(tmp_path: Path) ->
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 8 * 2**20, peak  # the whole table's strings: some 26 MB
-    assert (tmp_path / "replications.csv").read_text(encoding="utf-8").count("\n") == 20_001
+    table = (tmp_path / "replications.csv").read_bytes()
+    assert table.count(b"\n") == 20_001
+    # its bytes once and a chunk's strings; a string per cell of the table: some 29 MB
+    assert peak < len(table) + 6 * 2**20, (peak, len(table))
+
+
+def test_gathering_blocks_gives_what_joining_them_gives() -> None:
+    from sim.running.results import Gathering, Results
+
+    rng = np.random.default_rng(1)
+    parts = [Results({"outcome": rng.integers(0, 4, n).astype(np.int8),
+                      "day": rng.random(n), "input.x": rng.random(n)})
+             for n in (1000, 1000, 1000, 437)]
+    joined = Results.concat(parts)
+    for gathered in (Gathering(3437), Gathering(1000, most=3437), Gathering(1000, most=9000)):
+        for part in parts:
+            gathered.add(part)
+        found = gathered.finished()
+        assert found.columns.keys() == joined.columns.keys()
+        for name, column in joined.columns.items():
+            assert found[name].dtype == column.dtype and found[name].size == column.size
+            np.testing.assert_array_equal(found[name], column)
+    early = Gathering(1000, most=9000)
+    early.add(parts[0])
+    assert len(early.results()) == 1000 and early.finished()["day"].base is None
+    with pytest.raises(ValueError, match="other columns"):
+        early.add(Results({"outcome": parts[0]["outcome"]}))

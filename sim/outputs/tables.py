@@ -1,22 +1,21 @@
 """``replications.csv``: one row per replication, codes spelled out for its readers.
 
-The table is formatted and written a chunk of rows at a time, so what it costs is one
-chunk's strings, not the whole table's text (a few hundred bytes a replication, twice
-over while it was encoded). A text cell a spreadsheet would run as a formula (a bidder
-named ``=2+3``) is written with a leading ``'``.
+The table is formatted a chunk of rows at a time, so what it costs beyond its own bytes
+is one chunk's strings, not a string per cell of the whole run (over a kilobyte a
+replication, the table's text and then its bytes). A text cell a spreadsheet would run
+as a formula (a bidder named ``=2+3``) is written with a leading ``'``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from sim.files import atomic_write_bytes
 from sim.outputs.safe import csv_cell
 from sim.running.results import Results, Run
 
@@ -57,25 +56,11 @@ def replications_csv(run: Run) -> str:
 
 
 def write_replications(run: Run, path: Path) -> Path:
-    """The table, written atomically chunk by chunk: never held whole."""
-    _write_atomically(path, (chunk.encode("utf-8") for chunk in _chunks(run)))
+    """The table, written atomically (``sim.files``, the one writer of files). Its bytes are
+    gathered chunk by chunk in one growing buffer that ``getvalue`` hands over without a
+    copy: the text is held once, as bytes, never as a string per cell or twice joined."""
+    buffer = io.BytesIO()
+    for chunk in _chunks(run):
+        buffer.write(chunk.encode("utf-8"))
+    atomic_write_bytes(path, buffer.getvalue())
     return path
-
-
-def _write_atomically(path: Path, chunks: Iterable[bytes]) -> None:
-    """``sim.files.atomic_write_bytes`` for data that comes in chunks: a new file beside
-    the target (its name chosen before it is made, ``O_EXCL`` and ``O_NOFOLLOW``, a normal
-    file's mode), synced, then renamed over it; removed if anything stops it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

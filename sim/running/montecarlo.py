@@ -19,7 +19,7 @@ from sim.limits import MAX_RUNS
 from sim.model.replication import Model
 from sim.running.blockstore import BlockStore
 from sim.running.precision import max_half_width
-from sim.running.results import Results
+from sim.running.results import Gathering, Results
 from sim.running.runner import execute
 from sim.running.sampling import sample_block, varying_inputs
 from sim.running.streams import BLOCK_SIZE
@@ -77,25 +77,31 @@ def simulate(scenario: Scenario, runs: int, seed: int, workers: int = 1,
     if not 1 <= runs <= MAX_RUNS:
         raise ValueError(f"runs must be between 1 and {MAX_RUNS:,}")
     plan = blocks(runs)
-    parts: list[Results] = []
+    # the columns filled block by block (each block dropped once copied in): the run is
+    # held once, not once in blocks and again joined
+    gathered = Gathering(runs) if precision is None else \
+        Gathering(min(runs, 8 * BLOCK_SIZE), most=runs)
+    done = 0
     batch = len(plan) if precision is None else max(2, 2 * max(workers, 1))
     with tqdm(total=None if precision else runs, unit="run", file=sys.stderr, delay=2.0,
               disable=not progress, desc=scenario.name[:40]) as bar:
-        while len(parts) < len(plan):
-            todo = plan[len(parts):len(parts) + batch]
+        while done < len(plan):
+            todo = plan[done:done + batch]
             saved = [store.load(b, n) if store else None for b, n in todo]
             missing = [t for t, part in zip(todo, saved, strict=True) if part is None]
             fresh = iter_blocks(scenario, seed, missing, workers, executor)
-            for (b, _), part in zip(todo, saved, strict=True):
+            for i, ((b, _), part) in enumerate(zip(todo, saved, strict=True)):
                 if part is None:
                     part = next(fresh)
                     if store:
                         store.save(b, part)
-                parts.append(part)
-                bar.update(len(part))
+                gathered.add(part)
+                saved[i] = part = None  # copied in: the block itself is not kept
+                done += 1
+                bar.update(todo[i][1])
                 if precision is not None:
-                    width = max_half_width(Results.concat(parts))
+                    width = max_half_width(gathered.results())
                     bar.set_postfix_str(f"±{width:.4f} (target ±{precision})")
                     if width <= precision:
-                        return Results.concat(parts)
-    return Results.concat(parts)
+                        return gathered.finished()
+    return gathered.finished()

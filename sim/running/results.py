@@ -73,6 +73,52 @@ class Results:
                 for n, c in self.columns.items()}
 
 
+class Gathering:
+    """A run's columns, allocated for all its replications and filled block by block as
+    the blocks arrive, so a block is dropped once copied in: the run is held once, where
+    joining the blocks at the end (``Results.concat``) held it twice. The same columns,
+    dtypes and values as ``concat`` of the same blocks.
+
+    ``expected`` replications are allocated at the first block; an adaptive run, which may
+    stop early, expects fewer and the columns double when full (up to ``most``)."""
+
+    def __init__(self, expected: int, most: int | None = None) -> None:
+        self.expected, self.most = expected, max(expected, most or expected)
+        self.columns: dict[str, np.ndarray] = {}
+        self.size = 0
+
+    def add(self, part: Results) -> None:
+        if not self.columns:
+            self.columns = {n: np.empty(self.expected, dtype=c.dtype)
+                            for n, c in part.columns.items()}
+        if part.columns.keys() != self.columns.keys():
+            raise ValueError("a block with other columns than the run's first")
+        end = self.size + len(part)
+        if end > len(self.columns["outcome"]):
+            self._grow(end)
+        for name, column in part.columns.items():
+            self.columns[name][self.size:end] = column
+        self.size = end
+
+    def _grow(self, needed: int) -> None:
+        capacity = min(max(needed, 2 * len(self.columns["outcome"])), max(needed, self.most))
+        for name, old in self.columns.items():
+            new = np.empty(capacity, dtype=old.dtype)
+            new[:self.size] = old[:self.size]
+            self.columns[name] = new
+
+    def results(self) -> Results:
+        """What is in so far, as views (nothing copied)."""
+        return Results({n: c[:self.size] for n, c in self.columns.items()})
+
+    def finished(self) -> Results:
+        """The run: its columns as allocated when full, else trimmed copies (an adaptive
+        run that stopped early keeps no room it did not use)."""
+        if self.size == len(self.columns["outcome"]):
+            return Results(self.columns)
+        return Results({n: c[:self.size].copy() for n, c in self.columns.items()})
+
+
 def due_words(due: DueDate) -> str:
     """What an instrument's due date is, in words for figures and pages: "service ban, dark"."""
     return due.kind.replace("_", " ") + (", dark" if due.dark else "")
