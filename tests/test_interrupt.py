@@ -154,7 +154,8 @@ def test_interrupted_sweep_keeps_its_points_and_resumes_exactly(tmp_path: Path) 
     assert (out / "points.csv").read_bytes() == (whole / "points.csv").read_bytes()
 
 
-WRITES = re.compile(r"\.write_(text|bytes)\(|\bopen\([^)]*['\"][wax]b?\+?['\"]|os\.fdopen|"
+WRITES = re.compile(r"\.write_(text|bytes)\(|\bopen\([^)]*['\"][wax]b?\+?['\"]|"
+                    r"os\.fdopen\([^)]*['\"][wax]|"
                     r"savefig\((?!buffer)|np\.savez?(_compressed)?\((?!buffer)|shutil\.copy|"
                     r"json\.dump\(")
 

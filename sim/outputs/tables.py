@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.files import atomic_write_bytes
+from sim.files import atomic_write_chunks
 from sim.outputs.safe import csv_cell
 from sim.running.results import Results, Run
 
@@ -56,11 +56,7 @@ def replications_csv(run: Run) -> str:
 
 
 def write_replications(run: Run, path: Path) -> Path:
-    """The table, written atomically (``sim.files``, the one writer of files). Its bytes are
-    gathered chunk by chunk in one growing buffer that ``getvalue`` hands over without a
-    copy: the text is held once, as bytes, never as a string per cell or twice joined."""
-    buffer = io.BytesIO()
-    for chunk in _chunks(run):
-        buffer.write(chunk.encode("utf-8"))
-    atomic_write_bytes(path, buffer.getvalue())
+    """The table, written atomically chunk by chunk (``sim.files``, the one writer of
+    files): never held whole, as text or as bytes."""
+    atomic_write_chunks(path, (chunk.encode("utf-8") for chunk in _chunks(run)))
     return path
