@@ -2,15 +2,20 @@
 command line can catch it before scipy or pydantic are loaded."""
 
 
+def printable(text: str) -> str:
+    """``text`` with every non-printable character escaped (``\\x1b``, ``\\n``): a name from a
+    file must never reach a terminal as a control sequence."""
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class ScenarioError(Exception):
     """A problem with a scenario (or sweep) file, already phrased as the line to show."""
 
     def __str__(self) -> str:
         # A key or value from the file may hold a newline or a terminal escape: show it
         # escaped, so the message stays one printable line whatever the file holds.
-        text = super().__str__()
-        return text if text.isprintable() else "".join(
-            c if c.isprintable() else repr(c)[1:-1] for c in text)
+        return printable(super().__str__())
 
 
 class Terminated(KeyboardInterrupt):

@@ -34,7 +34,7 @@ from sim.analysis import discovery, stats
 from sim.analysis.designs import DESIGNS
 from sim.analysis.designs.common import OUTPUTS as OUTPUTS  # what Sobol' indices are for
 from sim.analysis.designs.common import DiscoverySample, Space, SweepAnalysis
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, printable
 from sim.files import atomic_write_text
 from sim.limits import MAX_RUNS, MAX_SWEEP_POINTS
 from sim.model.outcome import OUTCOMES
@@ -230,7 +230,7 @@ def run_points(sweep: Sweep, base: Scenario, base_path: Path, out: Path, workers
     reused = sum(k in done for k in keys)
     todo = {k: p for k, p in zip(keys, points, strict=True) if k not in done}
     bar = tqdm(total=len(todo), unit="point", file=sys.stderr, delay=2.0, disable=not progress,
-               desc=sweep.name[:30])
+               desc=printable(sweep.name[:30]))
 
     def save(key: str, row: dict[str, Any]) -> None:
         atomic_write_text(store / f"{key}.json", json.dumps(row))

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sim.errors import printable as printable  # one escaping, shared with error lines
 from sim.limits import MAX_FILE_BYTES
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -29,13 +30,6 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # value, not a formula, whatever its sign.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|nan)",
                      re.IGNORECASE)
-
-
-def printable(text: str) -> str:
-    """``text`` with each non-printable character written as ``repr`` writes it (``\\x1b``,
-    ``\\n``): a name cannot move the cursor, clear the screen or start a new line."""
-    return text if text.isprintable() else "".join(
-        c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def printable_lines(lines: Iterable[str]) -> str:

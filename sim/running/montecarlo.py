@@ -15,6 +15,7 @@ from concurrent.futures import Executor
 
 from tqdm import tqdm
 
+from sim.errors import printable
 from sim.limits import MAX_RUNS
 from sim.model.replication import Model
 from sim.running.blockstore import BlockStore
@@ -84,7 +85,7 @@ def simulate(scenario: Scenario, runs: int, seed: int, workers: int = 1,
     done = 0
     batch = len(plan) if precision is None else max(2, 2 * max(workers, 1))
     with tqdm(total=None if precision else runs, unit="run", file=sys.stderr, delay=2.0,
-              disable=not progress, desc=scenario.name[:40]) as bar:
+              disable=not progress, desc=printable(scenario.name[:40])) as bar:
         while done < len(plan):
             todo = plan[done:done + batch]
             saved = [store.load(b, n) if store else None for b, n in todo]
