@@ -16,7 +16,7 @@ Parts (``--parts`` picks some):
    ``summary.json`` files for ``replay``, with HOME set to a temporary folder.
 3. ``signals``: runs and sweeps stopped by SIGINT (once to three times) or SIGTERM, to
    the process or its group, at a seeded fraction (0-110%) of the time an uninterrupted
-   run takes, in a folder that holds an earlier run of another size, beside user files;
+   run takes (every fifth trial: just after the new set is published), in a folder that holds an earlier run of another size, beside user files;
    half are then finished with ``--resume`` and compared byte for byte.
 4. ``disk``: a run that fills a 3 MB tmpfs (when mounting is allowed), and runs whose
    writes fail with ENOSPC after N calls (in-process, ``sim.files`` patched).
@@ -1507,6 +1507,7 @@ class Trial:
     gaps: list[float]
     link: bool
     resume: bool
+    at_publish: float | None = None  # else: seconds after the new set is published
 
     def argv(self, out: Path) -> list[str]:
         common = ["--workers", str(self.workers), "--out", str(out), "--quiet"]
@@ -1538,7 +1539,10 @@ def plan_trial(seed: int, index: int, sizes: Sequence[int], workers: Sequence[in
                  rng.choice(list(workers)), rng.random() < 0.3, plan, moment,
                  # a second Ctrl-C comes while the first is being handled, as a person's
                  [rng.uniform(0.01, 0.4) for _ in PLANS[plan][1:]],
-                 index > 0 and rng.random() < 0.25, rng.random() < 0.5)
+                 index > 0 and rng.random() < 0.25, rng.random() < 0.5,
+                 # every fifth trial aims at the narrowest window: just after the new set
+                 # is published (its manifest replaced), while the command winds down
+                 rng.uniform(0.0, 0.05) if index % 5 == 1 else None)
 
 
 class References:
@@ -1628,14 +1632,34 @@ def prepare_trial(trial: Trial, folder: Path, earlier: Path) -> tuple[Path, list
     return out, planted
 
 
-def watch(ctx: Context, trial: Trial, argv: Sequence[str], folder: Path,
+def manifest_mark(out: Path) -> tuple[int, int] | None:
+    try:
+        stat = (out / MANIFEST).stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def published(process: subprocess.Popen[bytes], out: Path, before: tuple[int, int] | None,
+              delay: float) -> float:
+    """When to signal a trial aimed at the publish: ``delay`` after the folder's manifest
+    is replaced (or now, if the process ends first)."""
+    while process.poll() is None and manifest_mark(out) == before:
+        time.sleep(0.002)
+    return time.monotonic() + delay
+
+
+def watch(ctx: Context, trial: Trial, argv: Sequence[str], folder: Path, out: Path,
           seconds: float) -> Watched:
     """Start the run, signal it as planned, and give it 5 s after the last signal to be
     gone, workers and all (else it is killed: a hang)."""
+    before = manifest_mark(out)
     with (folder / "stdout.txt").open("wb") as stdout, \
             (folder / "stderr.txt").open("wb") as stderr:
         process = start(argv, ctx.work, ctx.env, stdout, stderr)
-        sent, last = send_signals(process, trial, time.monotonic() + trial.moment * seconds)
+        at = (time.monotonic() + trial.moment * seconds if trial.at_publish is None
+              else published(process, out, before, trial.at_publish))
+        sent, last = send_signals(process, trial, at)
         deadline = last + SIGNAL_SECONDS
         while process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -1659,12 +1683,13 @@ def signal_trial(ctx: Context, trial: Trial, seconds: float, table: bytes | None
     before = snapshot(planted)
     argv = trial.argv(out)
     command = [PYTHON, str(RUN_PY), *argv]
+    when = (f"{trial.moment:.0%} of {seconds:.1f} s" if trial.at_publish is None
+            else f"{trial.at_publish * 1000:.0f} ms after the set was published")
     what = (f"trial {trial.index}: {trial.kind} of {trial.runs} runs on {trial.workers} "
-            f"worker(s){' with figures' if trial.figures else ''}, {trial.plan} at "
-            f"{trial.moment:.0%} of {seconds:.1f} s")
+            f"worker(s){' with figures' if trial.figures else ''}, {trial.plan} at {when}")
     report.count("signals", "tried")
     report.count("signals", "sweeps", trial.kind == "sweep")
-    seen = watch(ctx, trial, argv, folder, seconds)
+    seen = watch(ctx, trial, argv, folder, out, seconds)
     report.count("signals", "sent", seen.sent)
     report.code("signals", "hang" if seen.hung else seen.rc if seen.rc is not None else "?")
     err, keep = seen.stderr, [folder]
@@ -1716,7 +1741,8 @@ def log_trial(work: Path, trial: Trial, seconds: float, seen: Watched, problem: 
                              "moment", "reference_s", "link", "sent", "exit", "hung",
                              "left", "folder_problem", "resume"])
         writer.writerow([trial.index, trial.kind, trial.runs, trial.workers, trial.figures,
-                         trial.plan, f"{trial.moment:.3f}", f"{seconds:.2f}", trial.link,
+                         trial.plan, f"{trial.moment:.3f}" if trial.at_publish is None
+                         else f"publish+{trial.at_publish:.3f}s", f"{seconds:.2f}", trial.link,
                          seen.sent, seen.rc, seen.hung, len(seen.left), problem or "",
                          resumed])
 
