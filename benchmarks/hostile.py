@@ -2043,9 +2043,14 @@ def main(argv: Sequence[str]) -> int:
         return enospc_child(int(argv[1]), list(argv[2:]))
     if argv and argv[0] == "--load":  # a reproducer: load one document as the battery does
         sys.path.insert(0, str(ROOT))
+        from sim.errors import ScenarioError
         from sim.scenario.loading import load_scenario
 
-        print(load_scenario(argv[1]).name)
+        try:
+            print(load_scenario(argv[1]).name)
+        except ScenarioError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     cfg = parse(argv)
     began = time.monotonic()
