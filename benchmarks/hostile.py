@@ -16,8 +16,9 @@ Parts (``--parts`` picks some):
    ``summary.json`` files for ``replay``, with HOME set to a temporary folder.
 3. ``signals``: runs and sweeps stopped by SIGINT (once to three times) or SIGTERM, to
    the process or its group, at a seeded fraction (0-110%) of the time an uninterrupted
-   run takes (every fifth trial: just after the new set is published), in a folder that holds an earlier run of another size, beside user files;
-   half are then finished with ``--resume`` and compared byte for byte.
+   run takes (every fifth trial: just after the new set is published), in a folder
+   that holds an earlier run of another size, beside user files; half are then
+   finished with ``--resume`` and compared byte for byte.
 4. ``disk``: a run that fills a 3 MB tmpfs (when mounting is allowed), and runs whose
    writes fail with ENOSPC after N calls (in-process, ``sim.files`` patched).
 
