@@ -315,6 +315,19 @@ def _group_alive(pgid: int) -> list[int]:
     return alive
 
 
+def started_and_saving(out: Path, *args: object) -> subprocess.Popen[str]:
+    """A run in its own process group, as a terminal's job, once it has saved a block."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), *map(str, args), "--out", str(out), "--quiet"],
+        cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".blocks/*/block-*.npz")):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    return process
+
+
 @pytest.mark.parametrize(("signals", "to_group", "code"), [
     ((signal.SIGINT, signal.SIGINT), True, 130),
     ((signal.SIGINT, signal.SIGINT, signal.SIGINT), False, 130),
@@ -325,15 +338,8 @@ def test_any_number_of_interrupts_ends_within_five_seconds(
         signals: tuple[signal.Signals, ...], to_group: bool, code: int,
         tmp_path: Path) -> None:
     """Before, Ctrl-C twice with a process pool hung in 4 of 5 trials."""
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), ORACLE, "--runs", "200000", "--workers", "2",
-         "--out", tmp_path / "d", "--quiet"], cwd=ROOT, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    while not list((tmp_path / "d").glob(".blocks/*/block-*.npz")):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    process = started_and_saving(tmp_path / "d", ORACLE, "--runs", "200000",
+                                 "--workers", "2")
     for how in signals:
         (os.killpg if to_group else os.kill)(process.pid, how)
         time.sleep(0.05)
@@ -373,15 +379,8 @@ def test_a_stop_in_a_sweeps_write_phase_leaves_the_earlier_set(
 def test_ctrl_c_twice_on_a_local_dask_cluster_ends_within_five_seconds(tmp_path: Path) -> None:
     """Before, a stop on Dask waited for ever on the cluster's orderly close."""
     pytest.importorskip("distributed")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), EXAMPLE, "--runs", "400000", "--dask-local",
-         "2", "--out", tmp_path / "d", "--quiet"], cwd=ROOT, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    while not list((tmp_path / "d").glob(".blocks/*/block-*.npz")):
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
+    process = started_and_saving(tmp_path / "d", EXAMPLE, "--runs", "400000",
+                                 "--dask-local", "2")
     for _ in range(2):
         os.killpg(process.pid, signal.SIGINT)
         time.sleep(0.1)
