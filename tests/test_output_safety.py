@@ -88,10 +88,15 @@ FAR_FIGURES = textwrap.dedent("""\
     ban = base.instruments[0].model_copy(update={"date": dt.date(2324, 4, 30)})
     far = base.model_copy(update={"instruments": [ban, *base.instruments[1:]]})
     plain = api.run(base, runs=200, seed=7, workers=1)
+    # the same figures for today's dates first, so the measure below is what the far dates
+    # add (imports, fonts and BLAS buffers differ from machine to machine; they are not it)
+    run_figures.draw_all(plain, api.summarise(plain), out.parent / (out.name + "-warm"))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     run = Run(far, Path("far.yaml"), plain.results, 7, 1)
     run_figures.draw_all(run, api.summarise(run), out / "run")
     write_comparison(compare_runs([plain, run]), out / "compare")
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # MB (Linux: KB)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    print(grown // 1024)  # MB more than the near figures took (Linux: KB)
 """)
 
 
@@ -101,7 +106,7 @@ def test_a_deadline_centuries_out_draws_small_figures_in_little_memory(tmp_path:
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Warning" not in done.stderr, done.stderr  # e.g. tight_layout not applied
-    assert int(done.stdout.split()[-1]) < 300, done.stdout
+    assert int(done.stdout.split()[-1]) < 100, done.stdout  # 9999-01-01 once took 16 GB
     pngs = sorted(tmp_path.rglob("*.png"))
     assert len(pngs) == 6
     for png in pngs:
